@@ -1,0 +1,1 @@
+"""Plain Python used by the Dagster definitions and the app; never imports dagster."""

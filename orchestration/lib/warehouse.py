@@ -1,0 +1,190 @@
+"""The working warehouse (DuckDB): its tables, and the few ways the pipeline writes them.
+
+Every write replaces exactly a window (delete + insert in one transaction) or merges on a key,
+so a re-run or a backfill never duplicates or loses a row (DESIGN.md rule 2). DuckDB allows a
+single read-write process; writers run in the Dagster `duckdb` pool, and `connect` retries a
+short while when another process holds the file, instead of failing at the first attempt.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+SCHEMA_SQL = """
+create schema if not exists raw;
+create schema if not exists enriched;
+
+-- One row per item of member text, REDACTED in flight: raw text never lands here.
+create table if not exists raw.feedback_items (
+    item_id            varchar primary key,   -- '<source_name>:<source_key>'
+    source_name        varchar not null,
+    source_key         varchar not null,
+    channel            varchar not null,      -- email | survey | community | case
+    created_at         timestamp not null,    -- naive local time of the source (IMIS_TIMEZONE)
+    created_date       date not null,         -- the daily partition the item belongs to
+    updated_at         timestamp,
+    member_id          varchar,
+    question           varchar,               -- redacted survey question, when there is one
+    redacted_text      varchar not null,
+    text_hash          varchar not null,      -- sha256 of redacted_text: the label-cache key
+    text_length        integer not null,
+    original_length    integer,               -- before HTML / quoted-history stripping
+    pii_entity_counts  json not null,         -- {"PERSON": 2, ...}: counts only, never values
+    ingested_at        timestamp not null     -- UTC
+);
+
+-- Rows a source could not turn into an item (bad line, empty text): reported, never silent.
+create table if not exists raw.ingest_problems (
+    source_name   varchar not null,
+    created_date  date,                       -- the partition being ingested when it was seen
+    location      varchar not null,           -- file:line, or entity + offset
+    reason        varchar not null,
+    recorded_at   timestamp not null
+);
+
+-- Members: ids and segment attributes only. Names and contact details are never stored.
+create table if not exists raw.members (
+    member_id     varchar primary key,
+    tier          varchar,
+    chapter       varchar,
+    status        varchar,
+    join_date     date,
+    paid_through  date,
+    updated_at    timestamp,
+    synced_at     timestamp not null
+);
+
+-- Dated changes of tier, chapter and status, for segmenting the past as it was.
+create table if not exists raw.member_history (
+    member_id   varchar not null,
+    changed_at  timestamp not null,
+    attribute   varchar not null,             -- tier | chapter | status
+    old_value   varchar,
+    new_value   varchar,
+    primary key (member_id, changed_at, attribute)
+);
+
+-- One row per item: the validated labels, or the failure that sends the item to review.
+create table if not exists enriched.item_labels (
+    item_id               varchar primary key,
+    created_date          date not null,
+    text_hash             varchar not null,
+    status                varchar not null,   -- ok | failed
+    failure_reason        varchar,
+    sentiment_label       varchar,            -- positive | neutral | negative
+    sentiment_score       double,             -- -1 .. 1
+    sentiment_confidence  double,             -- 0 .. 1
+    urgency_level         varchar,            -- low | medium | high
+    urgency_reasons       json,               -- list of short reasons
+    urgency_signals       json,               -- churn_risk, deadline, billing_error, ...
+    primary_topic         varchar,
+    language              varchar,
+    summary               varchar,
+    praises_staff         boolean,
+    suggestion            boolean,
+    inappropriate         boolean,
+    model_id              varchar not null,
+    prompt_version        varchar not null,
+    taxonomy_version      varchar not null,
+    attempts              integer not null,
+    latency_ms            double,
+    tokens_in             integer,
+    tokens_out            integer,
+    cost_usd              double,
+    enriched_at           timestamp not null
+);
+
+-- One row per item x topic (0-3 per item), each with an evidence quote from the redacted text.
+create table if not exists enriched.item_topics (
+    item_id          varchar not null,
+    created_date     date not null,
+    topic_key        varchar not null,        -- taxonomy key, or 'proposed:<slug>'
+    proposed_label   varchar,                 -- set when the topic is a new proposal
+    topic_sentiment  varchar not null,
+    evidence         varchar not null,        -- exact substring of the item's redacted_text
+    primary key (item_id, topic_key)
+);
+"""
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process held the DuckDB file for longer than we were willing to wait."""
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    path: Path
+    memory_limit: str = "2GB"
+    threads: int = 2
+    lock_wait_s: float = 30.0
+
+    @contextmanager
+    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection; waits up to `lock_wait_s` for another process's lock."""
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        config = {"memory_limit": self.memory_limit, "threads": self.threads}
+        deadline = time.monotonic() + self.lock_wait_s
+        delay = 0.1
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only, config=config)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise WarehouseBusy(
+                        f"{self.path} is held by another process (DuckDB allows one writer); "
+                        f"gave up after {self.lock_wait_s:.0f} s: {exc}"
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        try:
+            if not read_only:
+                con.execute(SCHEMA_SQL)
+            yield con
+        finally:
+            con.close()
+
+
+def replace_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: pa.Table | Sequence[dict],
+    *,
+    delete_where: str,
+    params: Sequence[object] = (),
+) -> int:
+    """Delete the window `delete_where` selects and insert `rows`, in one transaction.
+
+    `table` and `delete_where` come from code, never from user input; values go in `params`.
+    Columns of `rows` missing from the table are an error; table columns missing from `rows`
+    take their defaults. Returns the number of rows inserted.
+    """
+    batch = rows if isinstance(rows, pa.Table) else _to_arrow(con, table, rows)
+    con.execute("begin transaction")
+    try:
+        con.execute(f"delete from {table} where {delete_where}", list(params))
+        if batch.num_rows:
+            con.register("_replace_batch", batch)
+            columns = ", ".join(batch.column_names)
+            con.execute(f"insert into {table} ({columns}) select {columns} from _replace_batch")
+            con.unregister("_replace_batch")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return batch.num_rows
+
+
+def _to_arrow(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict]) -> pa.Table:
+    if rows:
+        return pa.Table.from_pylist(list(rows))
+    names = [r[0] for r in con.execute(f"select * from {table} limit 0").description]
+    return pa.table({name: pa.array([], pa.null()) for name in names})
