@@ -68,7 +68,9 @@ def test_jsonl_rows_become_items_and_bad_rows_problems_with_line_numbers(tmp_pat
 
     records = list(iter_file_items(source))
     items = [r for r in records if isinstance(r, SourceItem)]
-    problems = {int(p.location.rsplit(":", 1)[1]): p.reason for p in records if isinstance(p, SourceProblem)}
+    problems = {
+        int(p.location.rsplit(":", 1)[1]): p.reason for p in records if isinstance(p, SourceProblem)
+    }
 
     assert [i.source_key for i in items] == ["r1", "r7"]
     first = items[0]
@@ -83,7 +85,9 @@ def test_jsonl_rows_become_items_and_bad_rows_problems_with_line_numbers(tmp_pat
     assert "missing column(s): text" in problems[4]
     assert "unreadable date" in problems[5]
     assert "unknown channel 'fax'" in problems[6]
-    assert all(str(exports / "survey.jsonl") in p.location for p in records if isinstance(p, SourceProblem))
+    assert all(
+        str(exports / "survey.jsonl") in p.location for p in records if isinstance(p, SourceProblem)
+    )
 
 
 def test_csv_with_multiline_text_window_and_duplicate_ids(tmp_path):
@@ -98,7 +102,9 @@ def test_csv_with_multiline_text_window_and_duplicate_ids(tmp_path):
         encoding="utf-8",
     )
     source = FileSource(
-        kind="file", name="comments", path=path,
+        kind="file",
+        name="comments",
+        path=path,
         columns={"id": "id", "text": "text", "created_at": "created_at"},
     )
     records = list(iter_file_items(source, datetime(2026, 1, 1), datetime(2026, 1, 3)))
@@ -115,7 +121,9 @@ def test_csv_with_multiline_text_window_and_duplicate_ids(tmp_path):
 
 def test_missing_file_is_a_problem_not_a_crash(tmp_path):
     source = FileSource(
-        kind="file", name="gone", path=tmp_path / "nope.csv",
+        kind="file",
+        name="gone",
+        path=tmp_path / "nope.csv",
         columns={"id": "id", "text": "text", "created_at": "created_at"},
     )
     [problem] = list(iter_file_items(source))

@@ -1,0 +1,7 @@
+"""A local iMIS REST server with a deterministic synthetic association (see API.md section 8)."""
+
+from .faults import Faults
+from .generate import generate
+from .server import SandboxServer
+
+__all__ = ["Faults", "SandboxServer", "generate"]

@@ -1,0 +1,420 @@
+"""Deterministic synthetic association: members, their history, and four channels of feedback.
+
+Items are generated one at a time from an RNG seeded with (seed, index) and written in batches,
+so memory stays flat however many items are asked for (members are held in memory: they are few).
+The SQLite file and `ground_truth.json` are built under temporary names and renamed at the end:
+a killed generation leaves no half-built data that a later run would mistake for complete.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import random
+import sqlite3
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from faker import Faker
+
+from .schema import ENTITIES, create_tables
+from .textgen import TOPICS, Person, compose, email_html, random_phone
+
+DB_NAME = "sandbox.sqlite"
+GROUND_TRUTH_NAME = "ground_truth.json"
+FIRST_MEMBER_ID = 100001
+BATCH = 2000
+
+TIERS = {  # code -> (description, share of members)
+    "STU": ("Student", 0.12),
+    "ASSOC": ("Associate", 0.15),
+    "MEM": ("Member", 0.48),
+    "FELLOW": ("Fellow", 0.10),
+    "EMER": ("Emeritus", 0.07),
+    "ORG": ("Organizational", 0.08),
+}
+CHAPTERS = {  # code -> (name, state used in addresses and text)
+    "NE": ("New England", "MA"), "MIDATL": ("Mid-Atlantic", "PA"), "SE": ("Southeast", "GA"),
+    "MW": ("Midwest", "IL"), "SW": ("Southwest", "AZ"), "MTN": ("Mountain", "CO"),
+    "PACNW": ("Pacific Northwest", "WA"), "CAL": ("California", "CA"),
+}  # fmt: skip
+STATUSES = {"A": "Active", "I": "Inactive", "S": "Suspended"}
+# Share of items per (entity, style); Activity carries three types.
+CHANNELS = (
+    ("Activity:FEEDBACK", 0.17), ("Activity:CALL", 0.11), ("Activity:HLCOMMUNITY", 0.12),
+    ("PartyNote", 0.07), ("CommunicationLog", 0.15), ("PULSE_SurveyResponse", 0.27),
+    ("PULSE_CaseNote", 0.11),
+)  # fmt: skip
+SURVEYS = {
+    "PULSE-ANNUAL": "What is the one thing we could do to improve your membership?",
+    "PULSE-EVENT": "Tell us about your experience at the event.",
+    "PULSE-RENEW": "Is there anything that would make renewing easier?",
+    "PULSE-NPS": "What is the main reason for your score?",
+}
+CASE_CATEGORIES = ("Billing", "Events", "Website", "Membership", "Certification", "General")
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int
+    members: int
+    items: int
+    end_date: str
+    days: int
+
+
+@dataclass(frozen=True)
+class Incident:
+    name: str
+    topics: tuple[str, ...]
+    start: date
+    end: date  # exclusive
+    tiers: tuple[str, ...]  # customer type codes; all tiers when every code is listed
+    share: float  # chance an affected member's item in the window is about the incident
+    negative: float  # chance that such an item is negative
+
+
+@dataclass
+class Member:
+    person: Person
+    tier_history: list[tuple[datetime, str]]  # (effective from, code), sorted
+
+
+def generate(
+    data_dir: str | Path,
+    *,
+    seed: int = 7,
+    members: int = 1500,
+    items: int = 6000,
+    end_date: date | None = None,
+    days: int = 365,
+) -> Path:
+    """Build (or reuse) the sandbox database in `data_dir`; returns the SQLite path."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    params = Params(seed, members, items, (end_date or date.today()).isoformat(), days)
+    db_path = data_dir / DB_NAME
+    if stored_params(db_path) == params:
+        return db_path
+    tmp_db, tmp_truth = db_path.with_suffix(".tmp"), data_dir / (GROUND_TRUTH_NAME + ".tmp")
+    tmp_db.unlink(missing_ok=True)
+    db = sqlite3.connect(tmp_db)
+    try:
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
+        create_tables(db)
+        with tmp_truth.open("w", encoding="utf-8") as truth:
+            _Generator(db, truth, params).run()
+        db.execute("INSERT INTO meta VALUES ('params', ?)", (json.dumps(asdict(params)),))
+        db.commit()
+    finally:
+        db.close()
+    os.replace(tmp_db, db_path)
+    os.replace(tmp_truth, data_dir / GROUND_TRUTH_NAME)
+    return db_path
+
+
+def stored_params(db_path: Path) -> Params | None:
+    if not db_path.exists():
+        return None
+    try:
+        with sqlite3.connect(db_path) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'params'").fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    return Params(**json.loads(row[0])) if row else None
+
+
+def incidents_for(start: date, days: int) -> list[Incident]:
+    """Incidents placed at fixed fractions of the window, so every window size has all three."""
+    at = lambda fraction: start + timedelta(days=int(days * fraction))  # noqa: E731
+    return [
+        Incident("dues_increase", ("dues_pricing", "renewal_billing"), at(0.35), at(0.35) + timedelta(days=45),
+                 ("STU", "ASSOC", "EMER"), share=0.5, negative=0.85),
+        Incident("conference_venue", ("event_logistics",), at(0.62), at(0.62) + timedelta(days=14),
+                 tuple(TIERS), share=0.4, negative=0.85),
+        Incident("login_outage", ("website_login",), at(0.8), at(0.8) + timedelta(days=4),
+                 tuple(TIERS), share=0.55, negative=0.9),
+    ]  # fmt: skip
+
+
+class _Generator:
+    def __init__(self, db: sqlite3.Connection, truth: Any, params: Params):
+        self.db, self.truth, self.p = db, truth, params
+        self.end = date.fromisoformat(params.end_date)
+        self.start = self.end - timedelta(days=params.days)
+        self.incidents = incidents_for(self.start, params.days)
+        self.conference = self.start + timedelta(days=int(params.days * 0.62))
+        self.buffers: dict[str, list[tuple]] = {}
+        self.first_pii = True
+
+    def run(self) -> None:
+        self.truth.write(json.dumps({"params": asdict(self.p), "incidents": [
+            {"name": i.name, "topics": list(i.topics), "start": i.start.isoformat(),
+             "end": i.end.isoformat(), "tiers": list(i.tiers),
+             "tier_descriptions": [TIERS[t][0] for t in i.tiers]}
+            for i in self.incidents]})[:-1])  # fmt: skip
+        self.truth.write(', "pii": [\n')
+        members = self._members()
+        self._groups()
+        self._items(members)
+        self._flush()
+        self.truth.write("\n]}\n")
+
+    # -- members -----------------------------------------------------------------------------
+
+    def _members(self) -> list[Member]:
+        fake = Faker("en_US")
+        out = []
+        all_changes: list[tuple[datetime, str, str, str, str]] = []
+        tier_codes, tier_weights = list(TIERS), [w for _, w in TIERS.values()]
+        window_start = datetime.combine(self.start, time())
+        for i in range(self.p.members):
+            rng = random.Random(f"{self.p.seed}:member:{i}")
+            fake.seed_instance(f"{self.p.seed}:member:{i}")
+            member_id = str(FIRST_MEMBER_ID + i)
+            female = rng.random() < 0.55
+            first = fake.first_name_female() if female else fake.first_name_male()
+            last = fake.last_name()
+            chapter = rng.choice(list(CHAPTERS))
+            state = CHAPTERS[chapter][1]
+            tier = rng.choices(tier_codes, tier_weights)[0]
+            years = rng.randint(0, 4) if tier == "STU" else rng.randint(1, 30)
+            joined = datetime.combine(
+                self.start - timedelta(days=365 * years + rng.randint(0, 364)), time()
+            )
+            status = "A"
+            history: list[tuple[datetime, str]] = [(joined, tier)]
+            updated = joined + timedelta(days=rng.randint(0, 30), seconds=rng.randint(0, 86399))
+            changes: list[tuple[datetime, str, str, str]] = []
+
+            def change(
+                prop: str, old: str, new: str, rng: random.Random = rng, log: list = changes
+            ) -> datetime:
+                when = window_start + timedelta(
+                    days=rng.randrange(self.p.days), seconds=rng.randint(28800, 64800)
+                )
+                log.append((when, prop, old, new))
+                return when
+
+            # Member history inside the window: graduations, chapter moves, lapses.
+            if tier == "STU" and rng.random() < 0.25:
+                history.append((change("Name.MEMBER_TYPE", "STU", "MEM"), "MEM"))
+                tier = "MEM"
+            elif tier == "MEM" and rng.random() < 0.05:
+                history.append((change("Name.MEMBER_TYPE", "MEM", "FELLOW"), "FELLOW"))
+                tier = "FELLOW"
+            if rng.random() < 0.05:
+                new_chapter = rng.choice([c for c in CHAPTERS if c != chapter])
+                change("Name.CHAPTER", chapter, new_chapter)
+                chapter = new_chapter
+            if rng.random() < 0.08:
+                change("Name.STATUS", "A", "I")
+                status = "I"
+            history.sort()
+            if changes:
+                updated = max(updated, *(c[0] for c in changes))
+            paid_year = self.end.year + (0 if status == "A" else -1) + (rng.random() < 0.3)
+            address = f"{fake.street_address()}, {fake.city()}, {state} {fake.zipcode()}"
+            email = f"{first}.{last}{rng.randint(1, 99)}@{fake.free_email_domain()}".lower()
+            person = Person(member_id, first, last, email, random_phone(rng), address,
+                            CHAPTERS[chapter][0], TIERS[tier][0], joined.year, state)  # fmt: skip
+            self._add("Party", {
+                "PartyId": member_id, "Id": member_id, "UniformId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "IsCompany": 0, "NamePrefix": rng.choice(("Ms." if female else "Mr.", "Dr.", "")), "FirstName": first,
+                "LastName": last, "InformalName": first, "OrganizationName": fake.company(), "Title": fake.job()[:60],
+                "Email": email, "Phone": person.phone, "AddressLine": address.split(",")[0],
+                "CityName": address.split(", ")[1], "CountrySubEntityCode": state, "PostalCode": address.rsplit(" ", 1)[1],
+                "CustomerTypeCode": tier, "Chapter": chapter, "JoinDate": _iso(joined),
+                "PaidThruDate": f"{paid_year}-12-31T00:00:00", "Status": status, "CreatedOn": _iso(joined),
+                "UpdatedOn": _iso(updated),
+            })  # fmt: skip
+            all_changes += [(when, member_id, prop, old, new) for when, prop, old, new in changes]
+            out.append(Member(person, history))
+        for j in range(max(1, self.p.members // 25)):
+            fake.seed_instance(f"{self.p.seed}:org:{j}")
+            org_id = str(FIRST_MEMBER_ID + self.p.members + j)
+            self._add("Party", {
+                "PartyId": org_id, "Id": org_id, "IsCompany": 1, "OrganizationName": fake.company(),
+                "Email": f"info@{fake.domain_name()}", "Phone": fake.phone_number(), "CustomerTypeCode": "ORG",
+                "Status": "A", "CreatedOn": _iso(datetime.combine(self.start, time(9))),
+                "UpdatedOn": _iso(datetime.combine(self.start, time(9))),
+            })  # fmt: skip
+        # ChangeLog ids follow change dates, as an audit table's identity column would.
+        for log_id, (when, member_id, prop, old, new) in enumerate(sorted(all_changes), start=1):
+            self._add("ChangeLog", {
+                "ChangeLogId": log_id, "IdentityEntityTypeName": "Party", "IdentityId": member_id,
+                "CreatedBy": "MANAGER", "CreatedOn": _iso(when), "PropertyName": prop,
+                "OriginalValue": old, "NewValue": new,
+            })  # fmt: skip
+        return out
+
+    def _groups(self) -> None:
+        for i, (name, cls) in enumerate((
+            ("Pulse: follow-up needed", "Alerts"), ("Pulse: emerging issue watchers", "Alerts"),
+            ("Board of Directors", "Committee"), ("Annual Conference Attendees", "Event"),
+        )):  # fmt: skip
+            self._add("GroupSummary", {
+                "GroupId": str(uuid.UUID(int=random.Random(f"{self.p.seed}:group:{i}").getrandbits(128), version=4)).upper(),
+                "Name": name, "Description": name, "GroupClass": cls, "StatusCode": "A",
+            })  # fmt: skip
+
+    # -- items -------------------------------------------------------------------------------
+
+    def _day_profile(self) -> list[float]:
+        """Cumulative weights per day: renewal season and the conference draw more feedback."""
+        weights = []
+        for d in range(self.p.days):
+            day = self.start + timedelta(days=d)
+            w = 0.55 if day.weekday() >= 5 else 1.0
+            if day.month in (11, 12, 1):
+                w *= 1.6
+            if abs((day - self.conference).days) <= 10:
+                w *= 2.5
+            weights.append(w)
+        return [sum(weights[: i + 1]) for i in range(len(weights))]
+
+    def _items(self, members: list[Member]) -> None:
+        cumulative = self._day_profile()
+        channels, channel_weights = [c for c, _ in CHANNELS], [w for _, w in CHANNELS]
+        counters = {"SEQN": 20000, "PartyNoteId": 5000}
+        ordinals: dict[tuple[str, str], int] = {}
+        for index in range(self.p.items):
+            rng = random.Random(f"{self.p.seed}:item:{index}")
+            day = bisect.bisect_left(cumulative, rng.random() * cumulative[-1])
+            when = datetime.combine(self.start + timedelta(days=day), time()) + timedelta(
+                seconds=rng.randint(7 * 3600, 21 * 3600)
+            )
+            member = members[int(len(members) * rng.random() ** 1.4)]
+            colleague = members[rng.randrange(len(members))]
+            tier = next(code for start, code in reversed(member.tier_history) if start <= when) \
+                if member.tier_history[0][0] <= when else member.tier_history[0][1]  # fmt: skip
+            topics, sentiment = self._topics(rng, when.date(), tier)
+            channel = rng.choices(channels, channel_weights)[0]
+            entity, _, activity_type = channel.partition(":")
+            style = {"FEEDBACK": "email", "CALL": "call", "HLCOMMUNITY": "community", "PartyNote": "note",
+                     "CommunicationLog": "email", "PULSE_SurveyResponse": "survey",
+                     "PULSE_CaseNote": "case"}[activity_type or entity]  # fmt: skip
+            composed = compose(rng, style, topics, sentiment, member.person, colleague.person)
+            text, pii = composed.text, composed.pii
+            if rng.random() < 0.001:  # a pasted thread: the "huge text" case
+                text = "\n\n".join([text] * (12000 // max(len(text), 1) + 1))
+            empty = rng.random() < 0.004
+            if entity == "CommunicationLog":
+                text, pii = email_html(rng, composed, member.person)
+                if empty:  # a forward with nothing but quoted history
+                    text = (
+                        text.split("<body")[0]
+                        + "<body><blockquote>On Monday the office wrote:<br>Noted.</blockquote></body></html>"
+                    )
+            elif empty:
+                text = rng.choice(("", "   ", "\n"))
+            if empty:
+                pii = []
+            pid = member.person.member_id
+            row: dict[str, Any]
+            if entity == "Activity":
+                counters["SEQN"] += 1
+                key = str(counters["SEQN"])
+                row = {"SEQN": counters["SEQN"], "PartyId": pid, "ACTIVITY_TYPE": activity_type,
+                       "PRODUCT_CODE": topics[0].upper()[:10] if activity_type != "HLCOMMUNITY" else "DISCUSSION",
+                       "TRANSACTION_DATE": _iso(when), "EFFECTIVE_DATE": _iso(when), "DESCRIPTION": composed.subject,
+                       "NOTE": text, "SOURCE_CODE": "OUTLOOK" if activity_type == "FEEDBACK" else None}  # fmt: skip
+                if activity_type == "CALL" and rng.random() < 0.3:
+                    row["NOTE_2"] = "Follow-up: member confirmed the issue is resolved."
+                    row["TICKLER_DATE"] = _iso(when + timedelta(days=3))
+            elif entity == "PartyNote":
+                counters["PartyNoteId"] += 1
+                key = str(counters["PartyNoteId"])
+                row = {"PartyNoteId": counters["PartyNoteId"], "PartyId": pid, "Purpose": "Member feedback",
+                       "Text": text, "CreatedBy": "MANAGER", "CreatedOn": _iso(when),
+                       "UpdatedBy": "MANAGER", "UpdatedOn": _iso(when)}  # fmt: skip
+            elif entity == "CommunicationLog":
+                key = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+                row = {"CommunicationLogId": key, "PartyId": pid, "Subject": composed.subject, "Html": text,
+                       "Text": "", "SourceProcess": "OutlookIntegration", "CommunicationType": "Email",
+                       "CreatedBy": "MANAGER", "CreatedOn": _iso(when)}  # fmt: skip
+            else:
+                ordinal = ordinals[(entity, pid)] = ordinals.get((entity, pid), 0) + 1
+                key = f"{pid}|{ordinal}"
+                if entity == "PULSE_SurveyResponse":
+                    code = "PULSE-EVENT" if "event" in topics[0] else rng.choice(list(SURVEYS))
+                    row = {"ID": pid, "Ordinal": ordinal, "SurveyCode": code, "SubmittedOn": _iso(when),
+                           "Question": SURVEYS[code], "ResponseText": text or None,
+                           "Score": {"positive": rng.randint(8, 10), "neutral": rng.randint(5, 8),
+                                     "negative": rng.randint(0, 5)}[sentiment]}  # fmt: skip
+                else:
+                    row = {"ID": pid, "Ordinal": ordinal, "CaseNumber": f"C-{index + 10000}",
+                           "OpenedOn": _iso(when), "Category": rng.choice(CASE_CATEGORIES),
+                           "CaseStatus": rng.choice(("Open", "Closed", "Closed", "Pending")), "NoteText": text,
+                           "FollowUpActioned": int(rng.random() < 0.5)}  # fmt: skip
+            self._add(entity, row)
+            for kind, value in pii:
+                self._pii(entity, key, kind, value)
+
+    def _topics(self, rng: random.Random, day: date, tier: str) -> tuple[list[str], str]:
+        for incident in self.incidents:
+            if (
+                incident.start <= day < incident.end
+                and tier in incident.tiers
+                and rng.random() < incident.share
+            ):
+                sentiment = (
+                    "negative"
+                    if rng.random() < incident.negative
+                    else rng.choice(("neutral", "positive"))
+                )
+                return [rng.choice(incident.topics)], sentiment
+        weights = [1.0] * len(TOPICS)
+        if day.month in (11, 12, 1):
+            for t in ("dues_pricing", "renewal_billing"):
+                weights[TOPICS.index(t)] *= 3
+        if abs((day - self.conference).days) <= 10:
+            for t in (
+                "event_registration",
+                "event_logistics",
+                "event_content",
+                "event_cancellation",
+            ):
+                weights[TOPICS.index(t)] *= 4
+        topics = [rng.choices(TOPICS, weights)[0]]
+        if rng.random() < 0.3:
+            topics.append(rng.choice([t for t in TOPICS if t != topics[0]]))
+        mood = {"FELLOW": (0.5, 0.3), "STU": (0.3, 0.35), "EMER": (0.45, 0.35)}.get(
+            tier, (0.38, 0.32)
+        )
+        roll = rng.random()
+        sentiment = "positive" if roll < mood[0] else "neutral" if roll < sum(mood) else "negative"
+        return topics, sentiment
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _pii(self, entity: str, key: str, kind: str, value: str) -> None:
+        sep = "" if self.first_pii else ",\n"
+        self.first_pii = False
+        self.truth.write(
+            sep + json.dumps({"entity": entity, "key": key, "kind": kind, "value": value})
+        )
+
+    def _add(self, entity_name: str, row: dict[str, Any]) -> None:
+        entity = ENTITIES[entity_name.lower()]
+        values = tuple(row.get(c.name) for c in entity.columns)
+        buffer = self.buffers.setdefault(entity.table, [])
+        buffer.append(values)
+        if len(buffer) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        for table, rows in self.buffers.items():
+            if rows:
+                marks = ", ".join("?" * len(rows[0]))
+                self.db.executemany(f'INSERT INTO "{table}" VALUES ({marks})', rows)
+                rows.clear()
+
+
+def _iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S")
