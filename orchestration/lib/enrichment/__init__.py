@@ -1,0 +1,10 @@
+"""Enrichment: labels for redacted member feedback (sentiment, topics, urgency, ...).
+
+- `schema`: the label contract, its validation against text and taxonomy, and warehouse rows.
+- `base`: the `Enricher` protocol and the shared urgency post-rules.
+- `builtin`: the offline default enricher.
+- `cache`: the SQLite label cache and `enrich_with_cache`.
+- `prompts`: the prompt version shared by every enricher.
+
+Nothing here imports dagster, dbt or streamlit.
+"""
