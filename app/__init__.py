@@ -1,0 +1,1 @@
+"""Member Pulse dashboard (Streamlit). Reads the published marts only; nothing imports it."""

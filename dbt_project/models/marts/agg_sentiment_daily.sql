@@ -1,0 +1,67 @@
+-- One row per day x channel x primary topic ('none' when unlabelled) x member tier x chapter.
+-- NSS is over labelled items only (positive + neutral + negative); failed and pending items
+-- count in item_count but not in the score.
+
+with
+
+feedback as (
+
+    select * from {{ ref('fct_feedback') }}
+
+),
+
+counted as (
+
+    select
+        created_date,
+        channel,
+        coalesce(primary_topic, 'none') as primary_topic,
+        member_tier,
+        member_chapter,
+
+        count(*) as item_count,
+        sum(case when sentiment_label = 'positive' then 1 else 0 end) as positive_count,
+        sum(case when sentiment_label = 'neutral' then 1 else 0 end) as neutral_count,
+        sum(case when sentiment_label = 'negative' then 1 else 0 end) as negative_count,
+        sum(case when enrichment_status = 'failed' then 1 else 0 end) as failed_count,
+        sum(case when enrichment_status = 'pending' then 1 else 0 end) as pending_count,
+        sum(case when urgency_level = 'high' then 1 else 0 end) as high_urgency_count,
+        avg(sentiment_confidence) as avg_sentiment_confidence
+
+    from feedback
+    group by 1, 2, 3, 4, 5
+
+),
+
+final as (
+
+    select
+        created_date,
+        channel,
+        primary_topic,
+        member_tier,
+        member_chapter,
+        -- Sums are cast back to bigint: some engines widen them (DuckDB: hugeint), which BI
+        -- drivers and pandas handle poorly.
+        cast(item_count as {{ dbt.type_bigint() }}) as item_count,
+        cast(positive_count as {{ dbt.type_bigint() }}) as positive_count,
+        cast(neutral_count as {{ dbt.type_bigint() }}) as neutral_count,
+        cast(negative_count as {{ dbt.type_bigint() }}) as negative_count,
+        cast(positive_count + neutral_count + negative_count as {{ dbt.type_bigint() }})
+            as labelled_count,
+        cast(failed_count as {{ dbt.type_bigint() }}) as failed_count,
+        cast(pending_count as {{ dbt.type_bigint() }}) as pending_count,
+        {{ net_sentiment_score(
+            'positive_count',
+            'negative_count',
+            'positive_count + neutral_count + negative_count'
+        ) }} as net_sentiment_score,
+        -- Rounded to 4 places so the figure is stable across engines and float summation order.
+        round(cast(avg_sentiment_confidence as {{ dbt.type_numeric() }}), 4) as avg_confidence,
+        cast(high_urgency_count as {{ dbt.type_bigint() }}) as high_urgency_count
+
+    from counted
+
+)
+
+select * from final
