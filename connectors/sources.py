@@ -61,7 +61,9 @@ class FileSource(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     path: Path
     columns: FileColumns
-    channel: Channel = "survey"  # used when the file has no channel column, or a row leaves it empty
+    channel: Channel = (
+        "survey"  # used when the file has no channel column, or a row leaves it empty
+    )
     format: Literal["auto", "csv", "jsonl"] = "auto"
 
 

@@ -43,7 +43,9 @@ def iter_file_items(
         ):
             continue
         if parsed.source_key in seen:
-            yield SourceProblem(source.name, where, f"duplicate id {parsed.source_key!r}; kept the first")
+            yield SourceProblem(
+                source.name, where, f"duplicate id {parsed.source_key!r}; kept the first"
+            )
             continue
         seen.add(parsed.source_key)
         yield parsed

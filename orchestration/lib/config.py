@@ -20,6 +20,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SOURCES = REPO_ROOT / "connectors" / "imis_sandbox" / "sources.yaml"
 DEFAULT_TAXONOMY = REPO_ROOT / "taxonomy.yaml"
+DEFAULT_VOCABULARY = REPO_ROOT / "config" / "vocabulary.yaml"
 
 
 @dataclass(frozen=True)
@@ -58,3 +59,37 @@ def pulse_home(env: Mapping[str, str] | None = None) -> Path:
 
 def paths(env: Mapping[str, str] | None = None) -> Paths:
     return Paths(pulse_home(env))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The knobs the pipeline reads from the environment (README lists each, with defaults)."""
+
+    home: Path
+    sources_file: Path
+    taxonomy_file: Path
+    vocabulary_file: Path
+    start_date: str  # first daily partition, YYYY-MM-DD
+    timezone: str  # IANA name of the iMIS server's local time (its dates carry no zone)
+    model: str  # "builtin" or any litellm model id
+    duckdb_memory_limit: str
+    duckdb_threads: int
+
+    @property
+    def paths(self) -> Paths:
+        return Paths(self.home)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            home=pulse_home(env),
+            sources_file=Path(env.get("PULSE_SOURCES") or DEFAULT_SOURCES).resolve(),
+            taxonomy_file=Path(env.get("PULSE_TAXONOMY") or DEFAULT_TAXONOMY).resolve(),
+            vocabulary_file=Path(env.get("PULSE_VOCABULARY") or DEFAULT_VOCABULARY).resolve(),
+            start_date=env.get("PULSE_START_DATE") or "2025-01-01",
+            timezone=env.get("IMIS_TIMEZONE") or "UTC",
+            model=env.get("PULSE_MODEL") or "builtin",
+            duckdb_memory_limit=env.get("PULSE_DUCKDB_MEMORY_LIMIT") or "2GB",
+            duckdb_threads=int(env.get("PULSE_DUCKDB_THREADS") or 2),
+        )

@@ -8,6 +8,7 @@ short while when another process holds the file, instead of failing at the first
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -114,6 +115,16 @@ create table if not exists enriched.item_topics (
 """
 
 
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> object:
+    """The first value of a query, with the result fully consumed.
+
+    DuckDB 2 refuses further work on a connection (register, for one) while a result is only
+    partly fetched, so single values are read with fetchall, never fetchone.
+    """
+    rows = con.execute(sql, list(params)).fetchall()
+    return rows[0][0] if rows else None
+
+
 class WarehouseBusy(RuntimeError):
     """Another process held the DuckDB file for longer than we were willing to wait."""
 
@@ -156,35 +167,81 @@ class Warehouse:
 def replace_rows(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    rows: pa.Table | Sequence[dict],
+    rows: pa.Table | Sequence[dict] | Path,
     *,
     delete_where: str,
     params: Sequence[object] = (),
 ) -> int:
     """Delete the window `delete_where` selects and insert `rows`, in one transaction.
 
+    `rows` is an Arrow table, a list of dicts, or a Parquet file (a spool written in chunks).
+    `delete_where` may refer to the incoming rows as `_replace_batch`, which makes this a merge
+    on a key: `member_id in (select member_id from _replace_batch)`.
     `table` and `delete_where` come from code, never from user input; values go in `params`.
-    Columns of `rows` missing from the table are an error; table columns missing from `rows`
-    take their defaults. Returns the number of rows inserted.
+    Table columns missing from `rows` take their defaults. Returns the rows inserted.
     """
-    batch = rows if isinstance(rows, pa.Table) else _to_arrow(con, table, rows)
+    if isinstance(rows, Path):
+        batch = con.read_parquet(str(rows))
+    else:
+        batch = con.from_arrow(rows if isinstance(rows, pa.Table) else _to_arrow(con, table, rows))
+    columns = ", ".join(batch.columns)
+    con.register("_replace_batch", batch)
     con.execute("begin transaction")
     try:
         con.execute(f"delete from {table} where {delete_where}", list(params))
-        if batch.num_rows:
-            con.register("_replace_batch", batch)
-            columns = ", ".join(batch.column_names)
-            con.execute(f"insert into {table} ({columns}) select {columns} from _replace_batch")
-            con.unregister("_replace_batch")
+        inserted = scalar(
+            con, f"insert into {table} ({columns}) select {columns} from _replace_batch"
+        )
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
-    return batch.num_rows
+    finally:
+        con.unregister("_replace_batch")
+    return int(inserted)
 
 
 def _to_arrow(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict]) -> pa.Table:
     if rows:
         return pa.Table.from_pylist(list(rows))
-    names = [r[0] for r in con.execute(f"select * from {table} limit 0").description]
-    return pa.table({name: pa.array([], pa.null()) for name in names})
+    described = con.sql(f"select * from {table} limit 0").to_arrow_table()
+    return described.schema.empty_table()
+
+
+def publish_marts(warehouse: Warehouse, target: Path, schema: str = "marts") -> dict[str, int]:
+    """Copy every relation of `schema` into a new DuckDB file and swap it onto `target`.
+
+    Readers (the app, BI tools) only ever see a complete file: the copy is written beside the
+    target, checkpointed, closed, and moved with `os.replace`, which is atomic on one
+    filesystem. Returns the row count of each published table.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    config = {"memory_limit": warehouse.memory_limit, "threads": warehouse.threads}
+    con = duckdb.connect(str(tmp), config=config)
+    try:
+        source = str(warehouse.path).replace("'", "''")
+        con.execute(f"attach '{source}' as source_warehouse (read_only)")
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_catalog = 'source_warehouse' and table_schema = ? order by 1",
+                [schema],
+            ).fetchall()
+        ]
+        for name in names:
+            con.execute(
+                f'create table main."{name}" as select * from source_warehouse.{schema}."{name}"'
+            )
+            counts[name] = scalar(con, f'select count(*) from main."{name}"')
+        con.execute("detach source_warehouse")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    with tmp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, target)
+    return counts

@@ -1,0 +1,47 @@
+# Member Pulse: `make demo` sets everything up and runs it; `make test` runs the tests.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+UV     := $(PYTHON) -m uv
+export DBT_SEND_ANONYMOUS_USAGE_STATS ?= False
+export LITELLM_LOCAL_MODEL_COST_MAP ?= True
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: install pipeline demo test test-slow lint check-defs dbt-parse clean
+
+# The venv is rebuilt from the hash-pinned lock whenever the lock or pyproject changes. uv
+# installs from the package index only; bytecode is compiled once here because the sessions'
+# environment sets PYTHONDONTWRITEBYTECODE, and without it every process recompiles dagster.
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m pip install -q --disable-pip-version-check uv==0.13.9
+	$(UV) venv -q --allow-existing $(VENV)
+	$(UV) pip sync -q -p $(VENV) --compile-bytecode requirements.lock
+	$(UV) pip install -q -p $(VENV) --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+pipeline: install
+	$(PY) -m orchestration.cli pipeline
+
+demo: install
+	$(PY) -m orchestration.cli demo
+
+test: install
+	$(PY) -m pytest -m "not slow" -q
+
+test-slow: install
+	$(PY) -m pytest -m slow -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+check-defs: install
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) PULSE_HOME=$${PULSE_HOME:-$(CURDIR)/data} $(VENV)/bin/dg check defs
+
+dbt-parse: install
+	cd dbt_project && ../$(VENV)/bin/dbt parse --quiet
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs

@@ -1,0 +1,219 @@
+"""`make pipeline` and `make demo`: the whole product on one machine, headless or with its UIs.
+
+    python -m orchestration.cli pipeline   # ingest -> redact -> enrich -> dbt -> publish, exit 0
+    python -m orchestration.cli demo       # the same, then serve Dagster and the dashboard
+
+With the default sources (the iMIS sandbox's) and no IMIS_BASE_URL, the sandbox is started on
+127.0.0.1 and stopped afterwards (the demo keeps it running). A configuration with only file
+sources needs no iMIS at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from connectors.sources import SourcesConfigError, load_sources
+from orchestration.lib.config import REPO_ROOT, Settings
+
+log = logging.getLogger("member_pulse")
+
+INSTANCE_CONFIG = Path(__file__).with_name("dagster.yaml")
+SANDBOX_USER, SANDBOX_PASSWORD = "pulse", "pulse-sandbox"
+
+
+def prepare_environment(env: dict[str, str]) -> Settings:
+    """Fill in the defaults every process of the run must agree on, in `env` (os.environ)."""
+    settings = Settings.from_env(env)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    env["PULSE_HOME"] = str(settings.home)
+    dagster_home = Path(env.get("DAGSTER_HOME") or settings.paths.dagster_home)
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    env["DAGSTER_HOME"] = str(dagster_home)
+    instance_yaml = dagster_home / "dagster.yaml"
+    if not instance_yaml.exists() or instance_yaml.read_bytes() != INSTANCE_CONFIG.read_bytes():
+        shutil.copyfile(INSTANCE_CONFIG, instance_yaml)
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+    # dagster-dbt's manifest preparer runs `dbt` from PATH: make it this environment's dbt.
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in env.get("PATH", "").split(os.pathsep):
+        env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    if not env.get("PULSE_HMAC_SECRET"):
+        env["PULSE_HMAC_SECRET"] = _local_secret(settings.paths.pii_dir / "hmac_secret")
+    return settings
+
+
+def _local_secret(path: Path) -> str:
+    """A per-installation secret for the embedded default; production sets PULSE_HMAC_SECRET."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+        log.warning(
+            "PULSE_HMAC_SECRET is not set: generated a local one in %s. In production, set it "
+            "from your secret store so the known-name hashes survive a rebuild.",
+            path,
+        )
+    return path.read_text().strip()
+
+
+def start_sandbox_if_needed(settings: Settings, env: dict[str, str], stack: ExitStack) -> None:
+    if env.get("IMIS_BASE_URL") or not load_sources(settings.sources_file).needs_imis:
+        return
+    from connectors.imis_sandbox import SandboxServer  # only the embedded default needs it
+
+    server = SandboxServer(
+        settings.home / "sandbox",
+        port=int(env.get("PULSE_SANDBOX_PORT") or 0),
+        username=SANDBOX_USER,
+        password=SANDBOX_PASSWORD,
+    )
+    stack.enter_context(server)
+    env.update(IMIS_BASE_URL=server.url, IMIS_USERNAME=SANDBOX_USER, IMIS_PASSWORD=SANDBOX_PASSWORD)
+    log.info("iMIS sandbox serving on %s (user %s)", server.url, SANDBOX_USER)
+
+
+def partition_range(settings: Settings, start: str | None, end: str | None) -> tuple[str, str]:
+    """From the configured start date (or --start) through today in the iMIS time zone."""
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    first = date.fromisoformat(start or settings.start_date)
+    last = date.fromisoformat(end) if end else today
+    if last < first:
+        raise SystemExit(f"the range ends ({last}) before it starts ({first})")
+    return first.isoformat(), last.isoformat()
+
+
+def run_pipeline(first: str, last: str) -> Path:
+    """Materialize every asset for the partition range in one run (single-run backfill)."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.defs.transform.project import dbt_project
+
+    project = dbt_project()
+    project.preparer.prepare(project)  # re-parse: the manifest must match the models on disk
+    definitions = defs()
+    job = definitions.resolve_implicit_global_asset_job_def()
+    log.info("running every asset for partitions %s .. %s in one run", first, last)
+    started = time.monotonic()
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": first,
+                "dagster/asset_partition_range_end": last,
+            },
+            raise_on_error=False,
+        )
+    if not result.success:
+        failed = [e.step_key for e in result.all_events if e.is_step_failure]
+        raise SystemExit(
+            f"pipeline run {result.run_id} failed in {', '.join(failed) or 'a step'}; "
+            f"open the run in the Dagster UI (make demo) or read {os.environ['DAGSTER_HOME']}"
+        )
+    log.info("pipeline run %s succeeded in %.0f s", result.run_id, time.monotonic() - started)
+    return Settings.from_env().paths.marts
+
+
+def serve_uis(env: dict[str, str]) -> None:
+    """Serve the Dagster UI and the dashboard on 127.0.0.1 until interrupted."""
+    dagster_port = env.get("PULSE_DAGSTER_PORT") or "3000"
+    app_port = env.get("PULSE_APP_PORT") or "8501"
+    bin_dir = Path(sys.executable).parent
+    processes = [
+        subprocess.Popen(
+            [
+                str(bin_dir / "dagster"),
+                "dev",
+                "-m",
+                "orchestration.definitions",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                dagster_port,
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+        ),
+        subprocess.Popen(
+            [
+                str(bin_dir / "streamlit"),
+                "run",
+                str(REPO_ROOT / "app" / "streamlit_app.py"),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                app_port,
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+        ),
+    ]
+    print(
+        f"\nDagster UI:  http://127.0.0.1:{dagster_port}\n"
+        f"Dashboard:   http://127.0.0.1:{app_port}\n"
+        f"iMIS sandbox: {env.get('IMIS_BASE_URL', 'not used')}\n"
+        "Press Ctrl+C to stop.\n",
+        flush=True,
+    )
+    try:
+        while all(p.poll() is None for p in processes):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        for p in processes:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m orchestration.cli",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("command", choices=["pipeline", "demo"])
+    parser.add_argument("--start", help="first partition (YYYY-MM-DD); default PULSE_START_DATE")
+    parser.add_argument("--end", help="last partition (YYYY-MM-DD); default today")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    env = os.environ
+    try:
+        settings = prepare_environment(env)  # type: ignore[arg-type]
+        first, last = partition_range(settings, args.start, args.end)
+        with ExitStack() as stack:
+            start_sandbox_if_needed(settings, env, stack)  # type: ignore[arg-type]
+            marts = run_pipeline(first, last)
+            print(f"\nMarts published to {marts}\n", flush=True)
+            if args.command == "demo":
+                serve_uis(dict(env))
+    except SourcesConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

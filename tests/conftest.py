@@ -1,0 +1,51 @@
+"""Shared fixtures: every test runs with its own PULSE_HOME and never touches ./data."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+# dagster-dbt's manifest preparer calls `dbt` from PATH; make it this venv's dbt.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+PIPELINE_ENV_VARS = (
+    "PULSE_HOME",
+    "DAGSTER_HOME",
+    "PULSE_SOURCES",
+    "PULSE_START_DATE",
+    "IMIS_TIMEZONE",
+    "IMIS_BASE_URL",
+    "IMIS_USERNAME",
+    "IMIS_PASSWORD",
+    "PULSE_HMAC_SECRET",
+    "PULSE_MODEL",
+    "PULSE_TAXONOMY",
+    "PULSE_VOCABULARY",
+)
+
+
+@pytest.fixture
+def pulse_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A clean environment whose data folder is a temporary directory; returns PULSE_HOME."""
+    for name in PIPELINE_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "pulse_home"
+    monkeypatch.setenv("PULSE_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    monkeypatch.setenv("PULSE_HMAC_SECRET", "test-secret-not-for-production")
+    return home
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """Streamlit's AppTest leaves the app script as `__main__`; a later test that spawns worker
+    processes would then re-run the dashboard in each child. Put pytest's `__main__` back."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main

@@ -1,0 +1,39 @@
+"""The e2e fixture: the pipeline run once over a month of a small sandbox on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+
+import pytest
+
+from connectors.imis_sandbox import SandboxServer
+from orchestration.cli import prepare_environment, run_pipeline
+from tests.conftest import PIPELINE_ENV_VARS
+
+FIRST, LAST = "2026-03-01", "2026-03-31"
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(tmp_path_factory):
+    """Run the pipeline once over a month of a small sandbox; yield (home, ground truth)."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        SandboxServer(
+            tmp / "sandbox", members=150, items=500, end_date=date(2026, 3, 31), days=30, seed=11
+        ) as sandbox,
+    ):
+        for name in PIPELINE_ENV_VARS:
+            mp.delenv(name, raising=False)
+        mp.setenv("PULSE_HOME", str(tmp / "home"))
+        mp.setenv("PULSE_START_DATE", FIRST)
+        mp.setenv("PULSE_HMAC_SECRET", "e2e-secret")
+        mp.setenv("IMIS_BASE_URL", sandbox.url)
+        mp.setenv("IMIS_USERNAME", "pulse")
+        mp.setenv("IMIS_PASSWORD", "pulse-sandbox")
+        settings = prepare_environment(os.environ)
+        marts = run_pipeline(FIRST, LAST)
+        truth = json.loads((tmp / "sandbox" / "ground_truth.json").read_text())
+        yield {"home": settings.home, "marts": marts, "truth": truth, "sandbox": sandbox}

@@ -1,0 +1,139 @@
+"""The Dagster definitions load, with the full asset graph, groups and pools we rely on."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from orchestration.definitions import defs
+
+SANDBOX_SOURCES = {
+    "activity_feedback",
+    "activity_calls",
+    "community_posts",
+    "party_notes",
+    "communication_log_emails",
+    "survey_responses",
+    "case_notes",
+}
+DBT_MODELS = {
+    ("staging", "stg_imis__feedback_items"),
+    ("staging", "stg_imis__members"),
+    ("staging", "stg_enrichment__item_labels"),
+    ("staging", "stg_enrichment__item_topics"),
+    ("intermediate", "int_feedback_items_labelled"),
+    ("marts", "fct_feedback"),
+    ("marts", "fct_feedback_topics"),
+    ("marts", "dim_members"),
+    ("marts", "agg_sentiment_daily"),
+}
+
+
+def _asset_specs(definitions: dg.Definitions) -> dict[dg.AssetKey, dg.AssetSpec]:
+    return {spec.key: spec for spec in definitions.resolve_all_asset_specs()}
+
+
+def test_default_definitions_hold_the_whole_graph(pulse_env):
+    definitions = defs()
+    specs = _asset_specs(definitions)
+    graph = definitions.resolve_asset_graph()
+    materializable = {k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable}
+    ingest = {dg.AssetKey(["raw", "feedback_items", name]) for name in SANDBOX_SOURCES}
+    expected = (
+        ingest
+        | {dg.AssetKey(["raw", "members"]), dg.AssetKey(["raw", "member_history"])}
+        | {dg.AssetKey(["enrichment", "label_cache"])}
+        | {dg.AssetKey(["enriched", "item_labels"]), dg.AssetKey(["enriched", "item_topics"])}
+        | {dg.AssetKey(list(model)) for model in DBT_MODELS}
+        | {dg.AssetKey(["published", "marts"])}
+    )
+    assert expected <= materializable
+    # dbt sources resolve to the Python assets, so nothing dangles except these known keys
+    assert materializable - expected == set()
+
+    assert {specs[k].group_name for k in ingest} == {"ingest"}
+    assert specs[dg.AssetKey(["marts", "fct_feedback"])].group_name == "transform"
+    assert specs[dg.AssetKey(["published", "marts"])].group_name == "publish"
+    # lineage: staging of feedback items depends on every ingest asset, not on a phantom source
+    staging_deps = {
+        d.asset_key for d in specs[dg.AssetKey(["staging", "stg_imis__feedback_items"])].deps
+    }
+    assert staging_deps == ingest
+    publish_deps = {d.asset_key for d in specs[dg.AssetKey(["published", "marts"])].deps}
+    assert publish_deps == {dg.AssetKey(list(m)) for m in DBT_MODELS if m[0] == "marts"}
+
+
+def test_every_warehouse_writer_is_in_the_duckdb_pool_and_partitioned_assets_run_as_one(pulse_env):
+    definitions = defs()
+    graph = definitions.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if not node.is_materializable:
+            continue
+        assets_def = node.assets_def
+        pools = {op.pool for op in assets_def.node_def.iterate_op_defs()}
+        expected_pool = "llm" if key == dg.AssetKey(["enrichment", "label_cache"]) else "duckdb"
+        assert pools == {expected_pool}, key
+        if assets_def.partitions_def is not None:
+            assert assets_def.backfill_policy == dg.BackfillPolicy.single_run(), key
+
+
+def test_partitions_follow_the_configured_start_date_and_time_zone(pulse_env, monkeypatch):
+    monkeypatch.setenv("PULSE_START_DATE", "2026-02-01")
+    monkeypatch.setenv("IMIS_TIMEZONE", "America/Chicago")
+    specs = _asset_specs(defs())
+    partitions = specs[dg.AssetKey(["raw", "feedback_items", "survey_responses"])].partitions_def
+    assert isinstance(partitions, dg.DailyPartitionsDefinition)
+    assert partitions.get_first_partition_key() == "2026-02-01"
+    assert partitions.timezone == "America/Chicago"
+
+
+def test_file_only_configuration_has_no_imis_assets(pulse_env, tmp_path, monkeypatch):
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "sources:\n"
+        "  - {name: pilot_survey, kind: file, path: survey.jsonl,\n"
+        "     columns: {id: id, text: text, created_at: created_at}}\n"
+    )
+    monkeypatch.setenv("PULSE_SOURCES", str(sources))
+    graph = defs().resolve_asset_graph()
+    keys = {k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable}
+    assert dg.AssetKey(["raw", "feedback_items", "pilot_survey"]) in keys
+    # members stay a dbt source (an empty table, "Unknown" segments) but nothing syncs them
+    assert dg.AssetKey(["raw", "members"]) not in keys
+    assert not any(
+        k.path[:2] == ["raw", "feedback_items"] and k.path[2] in SANDBOX_SOURCES for k in keys
+    )
+
+
+def test_a_broken_sources_file_fails_loading_with_its_name(pulse_env, tmp_path, monkeypatch):
+    sources = tmp_path / "broken.yaml"
+    sources.write_text("sources:\n  - {name: x, kind: ftp}\n")
+    monkeypatch.setenv("PULSE_SOURCES", str(sources))
+    with pytest.raises(Exception) as excinfo:
+        defs()
+    chain, error = [], excinfo.value
+    while error is not None:
+        chain.append(str(error))
+        error = error.__cause__
+    assert any("broken.yaml" in message and "kind" in message for message in chain)
+
+
+def test_dg_check_defs_passes(pulse_env):
+    """The same check a data engineer runs: `dg check defs` loads the project from pyproject."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    venv = Path(sys.executable).parent.parent
+    result = subprocess.run(
+        [str(venv / "bin" / "dg"), "check", "defs"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "VIRTUAL_ENV": str(venv)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "All definitions loaded successfully" in result.stdout + result.stderr
