@@ -1,8 +1,10 @@
 # Member Pulse: `make demo` sets everything up and runs it; `make test` runs the tests.
 PYTHON ?= python3
+# The interpreter that builds the venv, resolved before PATH below puts the venv first.
+SYSTEM_PYTHON := $(shell command -v $(PYTHON))
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-UV     := $(PYTHON) -m uv
+UV     := $(SYSTEM_PYTHON) -m uv
 export DBT_SEND_ANONYMOUS_USAGE_STATS ?= False
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -13,7 +15,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # installs from the package index only; bytecode is compiled once here because the sessions'
 # environment sets PYTHONDONTWRITEBYTECODE, and without it every process recompiles dagster.
 $(VENV)/.installed: requirements.lock pyproject.toml
-	$(PYTHON) -m pip install -q --disable-pip-version-check uv==0.13.9
+	$(SYSTEM_PYTHON) -m pip install -q --disable-pip-version-check uv==0.13.9
 	$(UV) venv -q --allow-existing $(VENV)
 	$(UV) pip sync -q -p $(VENV) --compile-bytecode requirements.lock
 	$(UV) pip install -q -p $(VENV) --no-deps -e .
