@@ -72,6 +72,28 @@ create table if not exists raw.member_history (
     primary key (member_id, changed_at, attribute)
 );
 
+-- Review decisions copied from the app's state store (append-only; the latest per item wins).
+create table if not exists raw.review_decisions (
+    decision_id      varchar primary key,
+    item_id          varchar not null,
+    decided_by       varchar not null,
+    decided_at       timestamp not null,      -- UTC
+    sentiment_label  varchar,
+    urgency_level    varchar,
+    topics_json      varchar,                 -- JSON list of topic keys, when corrected
+    case_action      varchar,                 -- approve | reject (follow-up case)
+    note             varchar
+);
+
+-- The association's taxonomy as staff edited it, with its version.
+create table if not exists raw.taxonomy_topics (
+    topic_key         varchar primary key,
+    label             varchar not null,
+    description       varchar not null,
+    examples          json not null,
+    taxonomy_version  varchar not null
+);
+
 -- One row per item: the validated labels, or the failure that sends the item to review.
 create table if not exists enriched.item_labels (
     item_id               varchar primary key,

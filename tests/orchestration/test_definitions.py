@@ -42,6 +42,7 @@ def test_default_definitions_hold_the_whole_graph(pulse_env):
     expected = (
         ingest
         | {dg.AssetKey(["raw", "members"]), dg.AssetKey(["raw", "member_history"])}
+        | {dg.AssetKey(["raw", "taxonomy_topics"]), dg.AssetKey(["raw", "review_decisions"])}
         | {dg.AssetKey(["enrichment", "label_cache"])}
         | {dg.AssetKey(["enriched", "item_labels"]), dg.AssetKey(["enriched", "item_topics"])}
         | {dg.AssetKey(list(model)) for model in DBT_MODELS}

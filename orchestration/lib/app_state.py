@@ -1,0 +1,105 @@
+"""The app's own state store (SQLite): review decisions, the one thing not re-derivable from iMIS.
+
+The dashboard writes here (SQLite allows concurrent writers, unlike the DuckDB warehouse); a
+pooled Dagster asset copies the decisions into `raw.review_decisions` for dbt. Every write is
+one transaction in WAL mode with `synchronous=FULL`, so a crash mid-write loses nothing that
+was committed before it. Decisions are append-only: a correction of a correction is a new row
+that supersedes the earlier one, so who decided what, and when, is never overwritten.
+Back up with `sqlite3 app_state.sqlite ".backup app_state.backup.sqlite"` (safe while in use).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+SCHEMA = """
+create table if not exists review_decisions (
+    decision_id      text primary key,
+    item_id          text not null,
+    decided_by       text not null,
+    decided_at       text not null,            -- UTC, ISO 8601
+    sentiment_label  text check (sentiment_label in ('positive', 'neutral', 'negative')),
+    urgency_level    text check (urgency_level in ('low', 'medium', 'high')),
+    topics_json      text,                     -- JSON list of topic keys, when corrected
+    case_action      text check (case_action in ('approve', 'reject')),
+    note             text                      -- redacted by the app before it is stored
+);
+create index if not exists review_decisions_item on review_decisions (item_id, decided_at);
+"""
+
+CaseAction = Literal["approve", "reject"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    item_id: str
+    decided_by: str
+    sentiment_label: str | None = None
+    urgency_level: str | None = None
+    topics: Sequence[str] | None = None
+    case_action: CaseAction | None = None
+    note: str | None = None
+    decision_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    decided_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+class AppState:
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10_000):
+        self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000)
+        try:
+            con.execute("pragma journal_mode=wal")
+            con.execute("pragma synchronous=full")
+            con.executescript(SCHEMA)
+            yield con
+        finally:
+            con.close()
+
+    def record(self, decision: Decision) -> str:
+        """Store one decision atomically; returns its id."""
+        with self.connect() as con, con:
+            con.execute(
+                "insert into review_decisions values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    decision.decision_id,
+                    decision.item_id,
+                    decision.decided_by,
+                    decision.decided_at.astimezone(UTC).isoformat(),
+                    decision.sentiment_label,
+                    decision.urgency_level,
+                    json.dumps(list(decision.topics)) if decision.topics is not None else None,
+                    decision.case_action,
+                    decision.note,
+                ),
+            )
+        return decision.decision_id
+
+    def decisions(self) -> list[dict]:
+        """Every decision, oldest first, as rows for `raw.review_decisions`."""
+        if not self.path.exists():
+            return []
+        with self.connect() as con:
+            con.row_factory = sqlite3.Row
+            rows = con.execute(
+                "select * from review_decisions order by decided_at, decision_id"
+            ).fetchall()
+        return [
+            {
+                **dict(row),
+                "decided_at": datetime.fromisoformat(row["decided_at"]).replace(tzinfo=None),
+            }
+            for row in rows
+        ]
