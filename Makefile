@@ -9,7 +9,8 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS ?= False
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install pipeline demo test test-slow lint check-defs dbt-parse clean
+.PHONY: install pipeline demo test test-slow lint check-defs dbt-parse clean \
+        eval-redaction bench-redaction
 
 # The venv is rebuilt from the hash-pinned lock whenever the lock or pyproject changes. uv
 # installs from the package index only; bytecode is compiled once here because the sessions'
@@ -44,6 +45,13 @@ check-defs: install
 
 dbt-parse: install
 	cd dbt_project && ../$(VENV)/bin/dbt parse --quiet
+
+# Evaluations read ../shared/evaldata (never copied into the repo); results go to bench/results/.
+eval-redaction: install
+	$(PY) -m bench.redaction.evaluate
+
+bench-redaction: install
+	$(PY) -m bench.redaction.throughput
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs

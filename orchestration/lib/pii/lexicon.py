@@ -41,6 +41,8 @@ AMBIGUOUS_NAMES = _words(
     wall house key glass ball short small rich long free lee may bond banks brooks rivers
     lake river storm sharp swift wise hart heart power powers street bishop dean judge knight
     mason chapman wells spring summers winters weeks holiday christmas easter
+    said don edit meta server fancy amor finna olive prime muslim brit karma else per job
+    man hand gay can dan bob ben van del will won wan ask told even ever via hear sale
     """
 )
 

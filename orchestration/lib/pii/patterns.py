@@ -147,6 +147,22 @@ def _phone_ok(value: str, _m: re.Match[str]) -> bool:
     return 7 <= n <= 15
 
 
+# Numbers in other national formats ("99 668472", "60-56-85-91", "(72) 754-186") count only
+# right after a phone word or right before an "office/fax/mobile" label.
+_PHONE_GROUPS = r"(\+?\(?\d{1,5}\)?(?:[ \t.\-]{0,2}\(?\d{1,6}\)?){0,5})"
+_PHONE_AFTER_WORD = re.compile(
+    r"(?i)\b(?:phone|tel|telephone|cell|cellphone|mobile|fax|desk|direct|landline|whatsapp"
+    r"|call[ \t]+(?:me[ \t]+)?(?:at|on)|text[ \t]+(?:me[ \t]+)?(?:at|on)|reach[ \t]+me[ \t]+(?:at|on)"
+    r"|answering[ \t]+at|registered(?:[ \t]+(?:number|phone|mobile))?|phone[ \t]+number"
+    r"|contact[ \t]+number)\b[ \t]*(?:number|no\.?|#)?[ \t]*[:.\-]?\s{0,3}" + _PHONE_GROUPS
+)
+_PHONE_BEFORE_LABEL = re.compile(
+    r"(?<![\w+.\-/])"
+    + _PHONE_GROUPS
+    + r"[ \t]*-?[ \t]*(?i:office|fax|mobile|cell|home|work|desk)\b"
+)
+
+
 def phone_recognizer() -> RegexRecognizer:
     return RegexRecognizer(
         "PhoneRecognizer",
@@ -156,6 +172,8 @@ def phone_recognizer() -> RegexRecognizer:
             (_PHONE_INTL, 0, 0.7),
             (_PHONE_NATIONAL, 0, 0.5),
             (_PHONE_BARE, 1, 0.6),
+            (_PHONE_AFTER_WORD, 1, 0.6),
+            (_PHONE_BEFORE_LABEL, 1, 0.6),
         ],
         wants=lambda f: f.digits >= 7,
         validator=_phone_ok,
@@ -163,14 +181,45 @@ def phone_recognizer() -> RegexRecognizer:
 
 
 # -- credit card, SSN, IP (Presidio's own) -------------------------------------------------------
+_CARD_CONTEXT = re.compile(r"(?i)\b(?:card|cc|visa|mastercard|amex|maestro|jcb|discover)\b")
+_CARD_DIGITS = re.compile(r"(?<![\w.\-])\d(?:[ \-]?\d){11,18}(?![\w\-]|\.\d)")
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
 class CardRecognizer(CreditCardRecognizer):
-    """Presidio's credit-card recognizer (Luhn-validated) with a pre-filter."""
+    """Presidio's credit-card recognizer (Luhn-validated) with a pre-filter, plus any 12-19
+    digit Luhn-valid number within 40 characters after a card word ("card no 4415...")."""
 
     def __init__(self) -> None:
         super().__init__(name="CreditCardRecognizer")
 
     def wants(self, f: Features) -> bool:
         return f.digits >= 12
+
+    def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
+        out = list(super().analyze(text, entities, nlp_artifacts, regex_flags))
+        for m in _CARD_DIGITS.finditer(text):
+            digits = _NON_DIGITS.sub("", m.group())
+            if (
+                12 <= len(digits) <= 19
+                and luhn_ok(digits)
+                and _CARD_CONTEXT.search(text, max(0, m.start() - 40), m.start())
+                and not any(r.start <= m.start() and m.end() <= r.end for r in out)
+            ):
+                out.append(_result("CREDIT_CARD", m.start(), m.end(), 0.8, self))
+        return out
+
+
+_NON_DIGITS = re.compile(r"\D")
 
 
 _SSN_CONTEXT = re.compile(r"(?i)\b(?:ssn|ss#|ssns|social\s+security|soc\.?\s*sec|tax\s*id|tin)\b")

@@ -15,7 +15,12 @@ Rules, from strongest to weakest:
   lowercase tokens count only when they hash to a known person ("spoke with dana");
 * a known (not ordinary-word) name after a weak context ("with Dana", "Dana's", "Dana was").
 
-A gazetteer name with no context is never redacted ("I will attend in May", "Grant funding").
+* a first name known to iMIS, capitalised and not an ordinary word, anywhere;
+* a gazetteer first name that is not an ordinary word ("Jennifer is ..."), and a gazetteer
+  first name followed by a capitalised surname-like word ("Tom Whitfield"), anywhere;
+* a speaker label at the start of a line ("Amy: ...").
+
+A name that is also an ordinary word needs a context ("I will attend in May", "Grant funding").
 """
 
 from __future__ import annotations
@@ -104,6 +109,14 @@ _POST_WEAK = re.compile(
     re.I,
 )
 _NAME_KINDS = FIRST | LAST
+_CACHE_SIZE = 50_000
+_SPEAKER = re.compile(r"[ \t]*:[ \t]*[\"\u201c\w]")
+
+
+def _at_line_start(text: str, pos: int) -> bool:
+    """Only blanks or quote markers ('>') between the last line break and `pos`."""
+    line_start = text.rfind("\n", 0, pos) + 1
+    return not text[line_start:pos].strip(" \t>")
 
 
 class _Tok:
@@ -119,6 +132,8 @@ class PersonRecognizer(EntityRecognizer):
         self._first, self._last = g.first, g.last
         self._ordinary = ordinary_words()
         self._stop = stop_words()
+        self._cache: dict[str, tuple[bool, bool, bool, bool, int]] = {}
+        self._cache_digests = -1
         super().__init__(
             supported_entities=["PERSON"], name="PersonRecognizer", supported_language="en"
         )
@@ -145,9 +160,28 @@ class PersonRecognizer(EntityRecognizer):
         ]
 
     # ------------------------------------------------------------------------------------------
+    def _facts(self, norm: str) -> tuple[bool, bool, bool, bool, int]:
+        """(stop, ordinary, first name, surname, known kinds) of a normalised token, cached:
+        tokens repeat across texts, and the keyed hash is the costly part. The cache lives in
+        this process's memory only, like the text being redacted, and is bounded."""
+        facts = self._cache.get(norm)
+        if facts is None:
+            stop = norm in self._stop or len(norm) < 2
+            known = self.known
+            facts = (
+                stop,
+                stop or norm in self._ordinary,
+                norm in self._first,
+                norm in self._last,
+                known.kinds(norm) if known is not None and norm not in STOP_TOKENS else 0,
+            )
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
+            self._cache[norm] = facts
+        return facts
+
     def _tokens(self, text: str) -> list[_Tok]:
-        known = self.known
-        first, last, ordinary, stop = self._first, self._last, self._ordinary, self._stop
+        facts = self._facts
         toks = []
         for m in _TOKEN.finditer(text):
             t = _Tok()
@@ -162,11 +196,7 @@ class PersonRecognizer(EntityRecognizer):
             t.norm = norm
             t.upper = len(raw) > 1 and raw.isupper()
             t.cap = raw[0].isupper() and not t.upper
-            t.stop = norm in stop or len(norm) < 2
-            t.A = t.stop or norm in ordinary
-            t.gf = norm in first
-            t.gl = norm in last
-            t.K = known.kinds(norm) if known is not None and norm not in STOP_TOKENS else 0
+            t.stop, t.A, t.gf, t.gl, t.K = facts(norm)
             toks.append(t)
         return toks
 
@@ -179,6 +209,9 @@ class PersonRecognizer(EntityRecognizer):
             for m in _HANDLE_CANDIDATE.finditer(text):
                 if self.known.kinds(m.group().casefold()) & HANDLE:
                     out.append((m.start(), m.end(), KNOWN))
+        if self.known is not None and len(self.known._digests) != self._cache_digests:
+            self._cache.clear()  # people were added since: cached "unknown" facts are stale
+            self._cache_digests = len(self.known._digests)
         toks = self._tokens(text)
         if not toks:
             return out
@@ -326,8 +359,14 @@ class PersonRecognizer(EntityRecognizer):
         if t.stop and not K:
             return None
         capish = t.cap or t.upper
-        if not capish:  # lowercase: only a known person, only after a context
-            return KNOWN if K and level >= PREP and not t.A else None
+        if (
+            not capish
+        ):  # lowercase: a known person after a context, a listed name after "my name is"
+            if K and level >= PREP and not t.A:
+                return KNOWN
+            if level == INTRO and (t.gf or t.gl) and not t.A:
+                return CONTEXT
+            return None
         if level == TITLE:
             return source
         if level == INTRO:
@@ -341,7 +380,7 @@ class PersonRecognizer(EntityRecognizer):
                 return source  # "Dear Grant," / "Regards, Xiaoling Chen"
             return None
         if level == VERB:
-            if (K or t.gf) and t.cap:
+            if (K or t.gf or (t.gl and not t.A)) and t.cap:
                 return source
             # "congratulations to Tamika Johnson-Reyes": two capitalised, non-ordinary tokens
             nxt = toks[i + 1] if i + 1 < len(toks) else None
@@ -360,13 +399,25 @@ class PersonRecognizer(EntityRecognizer):
             return KNOWN if K and not t.A else None
         # no context before: look after
         if _POST_VERB.match(text, t.end) and not t.possessive:
-            if (K or (t.gf and not t.A)) and t.cap:
+            if (K or ((t.gf or t.gl) and not t.A)) and t.cap:
                 return source
             return None
+        if (  # a speaker label at the start of a line: "Amy: Remember me?"
+            t.cap
+            and not t.A
+            and (t.gf or t.gl or K)
+            and _SPEAKER.match(text, t.end)
+            and _at_line_start(text, t.start)
+        ):
+            return source
         if K and not t.A and (t.possessive or _POST_WEAK.match(text, t.end)):
             return KNOWN
         if t.K & FIRST and t.cap and not t.A:  # a known person's first name, not a word
             return KNOWN
+        if (  # a listed first name that is not an English word: "Jennifer is a very ..."
+            t.gf and t.cap and not t.A and len(t.norm) >= 3 and t.norm not in NOT_SURNAMES
+        ):
+            return CONTEXT
         return None
 
     @staticmethod

@@ -1,0 +1,1 @@
+"""Redaction evaluation (evaluate.py) and throughput benchmark (throughput.py)."""

@@ -1,0 +1,69 @@
+"""No member's name, e-mail, phone number, member id or address reaches any store."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+
+
+def _is_identifier(column: str) -> bool:
+    """Key columns hold ids by design (member_id is how segments join); free text is elsewhere."""
+    return column.endswith("_id") or column in {"source_key", "text_hash", "input_hash"}
+
+
+def _all_text(db: Path) -> str:
+    """Every value of every free-text column of every table in a DuckDB file, joined."""
+    parts = []
+    with duckdb.connect(str(db), read_only=True) as con:
+        columns = con.execute(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where data_type in ('VARCHAR', 'JSON') and table_schema not like 'pg_%'"
+        ).fetchall()
+        for schema, table, column in columns:
+            if _is_identifier(column):
+                continue
+            values = con.execute(f'select "{column}"::varchar from "{schema}"."{table}"').fetchall()
+            parts.extend(v[0] for v in values if v[0])
+    return "\n".join(parts)
+
+
+def _sqlite_text(db: Path) -> str:
+    with sqlite3.connect(db) as con:
+        tables = [r[0] for r in con.execute("select name from sqlite_master where type='table'")]
+        parts = []
+        for table in tables:
+            cursor = con.execute(f'select * from "{table}"')
+            names = [d[0] for d in cursor.description]
+            parts.extend(
+                value
+                for row in cursor
+                for name, value in zip(names, row, strict=True)
+                if isinstance(value, str) and not _is_identifier(name)
+            )
+        return "\n".join(parts)
+
+
+def test_no_planted_personal_data_reaches_any_store(pipeline_run):
+    """Names, e-mails, phone numbers, member ids and addresses planted by the sandbox appear in
+    no text column of the warehouse or the marts, and not in the label cache."""
+    home = pipeline_run["home"]
+    stores = {
+        "warehouse": _all_text(home / "warehouse.duckdb"),
+        "marts": _all_text(home / "marts.duckdb"),
+        "label_cache": _sqlite_text(home / "label_cache.sqlite"),
+        "known_people": _sqlite_text(home / "pii" / "known_people.sqlite"),
+    }
+    planted = {(p["kind"], p["value"]) for p in pipeline_run["truth"]["pii"]}
+    leaks = Counter()
+    examples = {}
+    for kind, value in planted:
+        pattern = re.compile(r"(?<![\w@.])" + re.escape(value) + r"(?![\w@])")
+        for store, text in stores.items():
+            if pattern.search(text):
+                leaks[(store, kind)] += 1
+                examples.setdefault((store, kind), value)
+    assert not leaks, f"planted PII found: {dict(leaks)}; e.g. {examples}"
