@@ -44,6 +44,22 @@ class MemberRecord:
     first_name: str | None = field(default=None, repr=False)
     last_name: str | None = field(default=None, repr=False)
     emails: tuple[str, ...] = field(default=(), repr=False)
+    tier_label: str | None = None  # CustomerTypeDescription, e.g. "Fellow"
+
+
+@dataclass(frozen=True)
+class StaffRecord:
+    """A staff user known to iMIS: only for the redactor's known-people index.
+
+    Staff names turn up in member text ("Escalated to Tom Whitfield") and must be redacted like
+    members' names; like those, they are never written anywhere (hidden from repr).
+    """
+
+    user_id: str
+    party_id: str | None = None
+    first_name: str | None = field(default=None, repr=False)
+    last_name: str | None = field(default=None, repr=False)
+    emails: tuple[str, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Sources are configuration, not code. One YAML file lists them; each has a `kind`
 
 - `imis_entity`: an iMIS business object or panel source read through `/api/{Entity}`;
 - `imis_query`: a customer-owned IQA read through `/api/query`;
-- `file`: a CSV or JSONL export (pilots before iMIS is connected).
+- `file`: a CSV or JSONL export (pilots before iMIS is connected);
+- `sql`: a direct query on an on-premise iMIS database (`connectors/sql/README.md`).
 
 The optional `members` block says where member segment attributes come from.
 """
@@ -67,7 +68,41 @@ class FileSource(_Strict):
     format: Literal["auto", "csv", "jsonl"] = "auto"
 
 
-Source = Annotated[ImisEntitySource | ImisQuerySource | FileSource, Field(discriminator="kind")]
+class SqlColumns(_Strict):
+    """Which result columns of the query hold what (names as the query spells them)."""
+
+    key: list[str] = Field(min_length=1)  # e.g. [SEQN]; several make a composite key
+    text: list[str] = Field(min_length=1)  # joined with blank lines, e.g. [NOTE, NOTE_2]
+    created_at: str  # the item's creation date (naive local time), e.g. TRANSACTION_DATE
+    member_id: str | None = None  # e.g. ID
+    question: str | None = None
+    updated_at: str | None = None
+
+
+class SqlSource(_Strict):
+    """A direct-database source for on-premise iMIS (API.md 6.2): a SQLAlchemy URL held in an
+    environment variable, and a query taking `:watermark_start` / `:watermark_end` (the window
+    [start, end) of the item's creation date)."""
+
+    kind: Literal["sql"]
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    channel: Channel
+    url_env: str = Field(default="IMIS_SQL_URL", pattern=r"^[A-Z_][A-Z0-9_]*$")
+    query: str
+    columns: SqlColumns
+    html: bool = False
+
+    @model_validator(mode="after")
+    def _query_takes_the_window(self) -> SqlSource:
+        missing = [p for p in (":watermark_start", ":watermark_end") if p not in self.query]
+        if missing:
+            raise ValueError(f"query must use {' and '.join(missing)}")
+        return self
+
+
+Source = Annotated[
+    ImisEntitySource | ImisQuerySource | FileSource | SqlSource, Field(discriminator="kind")
+]
 
 
 class MembersConfig(_Strict):

@@ -9,7 +9,14 @@ from .errors import (
     ImisResponseError,
     ImisRetriesExhausted,
 )
-from .reader import count_source_items, iter_member_changes, iter_members, iter_source_items
+from .reader import (
+    count_source_items,
+    iter_member_changes,
+    iter_members,
+    iter_source_items,
+    iter_staff,
+    per_day_counts,
+)
 
 __all__ = [
     "ImisAuthError",
@@ -23,4 +30,6 @@ __all__ = [
     "iter_member_changes",
     "iter_members",
     "iter_source_items",
+    "iter_staff",
+    "per_day_counts",
 ]

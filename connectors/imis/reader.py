@@ -7,11 +7,11 @@ smallest step of SQL Server's `datetime`, and every row is checked again client-
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Collection, Iterator, Mapping
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from connectors.records import MemberChange, MemberRecord, SourceItem, SourceProblem
+from connectors.records import MemberChange, MemberRecord, SourceItem, SourceProblem, StaffRecord
 from connectors.sources import ImisEntitySource, ImisQuerySource
 
 from .client import ImisClient
@@ -22,6 +22,7 @@ from .entities import (
     parse_datetime,
     row_values,
 )
+from .errors import ImisResponseError
 from .text import email_text
 
 ImisSource = ImisEntitySource | ImisQuerySource
@@ -145,6 +146,7 @@ def iter_members(client: ImisClient, updated_since: datetime | None) -> Iterator
         yield MemberRecord(
             member_id=member_id,
             tier=attributes.get("CustomerTypeCode") or None,
+            tier_label=attributes.get("CustomerTypeDescription") or None,
             chapter=attributes.get("Chapter") or None,
             status=(raw.get("Status") or {}).get("PartyStatusId"),
             join_date=_safe_date(attributes.get("JoinDate")),
@@ -154,6 +156,108 @@ def iter_members(client: ImisClient, updated_since: datetime | None) -> Iterator
             last_name=name.get("LastName") or None,
             emails=emails,
         )
+
+
+# Roles that make an iMIS user a staff member (ASSUMPTION: site-specific; pass your own).
+DEFAULT_STAFF_ROLES = ("Staff", "SysAdmin")
+
+
+def iter_staff(
+    client: ImisClient,
+    *,
+    entity: str = "User",
+    staff_roles: Collection[str] | None = DEFAULT_STAFF_ROLES,
+    include_disabled: bool = True,
+    resolve_party: bool = False,
+) -> Iterator[StaffRecord]:
+    """Staff users known to iMIS, for the redactor's known-people index (names, e-mails).
+
+    ASSUMPTION (API.md is silent on users): `/api/User` lists UserData with `UserId`,
+    `UserName`, `IsDisabled`, `Party` (the user's contact: `PartyId`, `Name`, `Email`, and
+    `PersonName` when the server embeds it) and `Roles.$values[]` (`RoleName` or `Name`, or plain
+    strings). A user is staff when one of its roles is in `staff_roles` (case-insensitive;
+    `None` takes every user). Disabled users are kept by default: former staff still appear in
+    old notes. `resolve_party=True` reads each staff contact's full `/api/Party/{id}`
+    (PersonName and every e-mail) instead of trusting the embedded summary: one request per
+    staff user, so only for sites whose UserData carries a bare party reference.
+    """
+    wanted = {r.casefold() for r in staff_roles} if staff_roles is not None else None
+    seen: set[str] = set()
+    for raw in client.iter_rows(entity):
+        user_id = str(raw.get("UserId") or raw.get("UserName") or "")
+        if not user_id or user_id in seen:
+            continue
+        if not include_disabled and unwrap_bool(raw.get("IsDisabled")):
+            continue
+        if wanted is not None and not wanted & {r.casefold() for r in _role_names(raw)}:
+            continue
+        seen.add(user_id)
+        party = raw.get("Party") if isinstance(raw.get("Party"), dict) else {}
+        party_id = str(party.get("PartyId") or party.get("Id") or "") or None
+        first, last, emails = _person_parts(party)
+        if resolve_party and party_id:
+            try:
+                first, last, emails = _person_parts(client.get_one("Party", party_id), emails)
+            except ImisResponseError as exc:
+                if exc.status != 404:
+                    raise
+        yield StaffRecord(user_id, party_id, first, last, emails)
+
+
+def unwrap_bool(value: Any) -> bool:
+    if isinstance(value, dict):
+        value = value.get("$value")
+    return value is True or str(value).lower() == "true"
+
+
+def _role_names(raw: Mapping[str, Any]) -> list[str]:
+    roles = raw.get("Roles")
+    values = roles.get("$values", []) if isinstance(roles, dict) else roles or []
+    names = []
+    for role in values:
+        if isinstance(role, str):
+            names.append(role)
+        elif isinstance(role, dict):
+            name = role.get("RoleName") or role.get("Name") or role.get("RoleKey")
+            if name:
+                names.append(str(name))
+    return names
+
+
+def _person_parts(
+    party: Mapping[str, Any], extra_emails: tuple[str, ...] = ()
+) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """First name, last name and e-mails of a Party (PersonData or PartySummaryData)."""
+    name = party.get("PersonName") if isinstance(party.get("PersonName"), dict) else {}
+    first, last = name.get("FirstName") or None, name.get("LastName") or None
+    if not (first or last) and party.get("Name"):
+        *given, family = str(party["Name"]).split()  # a summary carries only the full name
+        first, last = " ".join(given) or None, family
+    emails = list(extra_emails)
+    if party.get("Email"):
+        emails.append(str(party["Email"]))
+    for e in (party.get("Emails") or {}).get("$values", []):
+        if isinstance(e, dict) and e.get("Address"):
+            emails.append(str(e["Address"]))
+    return first, last, tuple(dict.fromkeys(emails))
+
+
+def per_day_counts(
+    client: ImisClient, source: ImisSource, start: date, end: date
+) -> dict[date, int]:
+    """Rows iMIS holds per creation day in [start, end), for the reconciliation job.
+
+    One `limit=1` request per day (iMIS has no GROUP BY), so ask for the days you mean to
+    check, not years. Counts are rows, including the empty ones the reader reports as
+    problems: compare them with items + problems per day.
+    """
+    counts: dict[date, int] = {}
+    day = start
+    while day < end:
+        first = datetime.combine(day, datetime.min.time())
+        counts[day] = count_source_items(client, source, first, first + timedelta(days=1))
+        day += timedelta(days=1)
+    return counts
 
 
 def iter_member_changes(client: ImisClient, since: datetime | None) -> Iterator[MemberChange]:

@@ -29,11 +29,15 @@ def main(argv: list[str] | None = None) -> None:
     faults = parser.add_argument_group("fault injection")
     faults.add_argument("--latency-ms", type=int, default=0)
     faults.add_argument("--rate-429", type=float, default=0.0)
-    faults.add_argument("--retry-after-s", type=int, default=1)
+    faults.add_argument("--retry-after-s", type=float, default=1)
     faults.add_argument("--rate-5xx", type=float, default=0.0)
     faults.add_argument("--malformed-rate", type=float, default=0.0)
     faults.add_argument("--write-saved-then-500-rate", type=float, default=0.0)
     faults.add_argument("--token-expiry-s", type=int, default=1799)
+    faults.add_argument(
+        "--revoke-tokens-every-s", type=float, default=0.0,
+        help="revoke every token this often, as an app-pool restart does (0: never)",
+    )
     faults.add_argument("--max-page-size", type=int, default=500)
     faults.add_argument("--fault-seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -47,7 +51,8 @@ def main(argv: list[str] | None = None) -> None:
             latency_ms=args.latency_ms, rate_429=args.rate_429, retry_after_s=args.retry_after_s,
             rate_5xx=args.rate_5xx, malformed_rate=args.malformed_rate,
             write_saved_then_500_rate=args.write_saved_then_500_rate,
-            token_expiry_s=args.token_expiry_s, max_page_size=args.max_page_size, seed=args.fault_seed,
+            token_expiry_s=args.token_expiry_s, revoke_tokens_every_s=args.revoke_tokens_every_s,
+            max_page_size=args.max_page_size, seed=args.fault_seed,
         ),
     )  # fmt: skip
     print(f"data ready in {time.monotonic() - started:.1f}s: {args.data_dir.resolve()}", flush=True)

@@ -74,6 +74,7 @@ class Sandbox:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.tokens: dict[str, tuple[str, float]] = {}  # token -> (user, expires at, monotonic)
         self.user_token: dict[str, str] = {}
+        self._last_purge = time.monotonic()
 
     def revoke_tokens(self) -> None:
         """What an app-pool restart or "Purge System Cache" does to every issued token."""
@@ -129,9 +130,18 @@ class Sandbox:
         })  # fmt: skip
 
     def _authorized(self, request: Request) -> bool:
+        every = self.faults.revoke_tokens_every_s
+        if every and time.monotonic() - self._last_purge >= every:
+            self._last_purge = time.monotonic()
+            if self.tokens:
+                self.faults.injected["revoke"] += 1
+            self.revoke_tokens()
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         entry = self.tokens.get(token) if scheme.lower() == "bearer" else None
-        return entry is not None and entry[1] > time.monotonic()
+        ok = entry is not None and entry[1] > time.monotonic()
+        if not ok:
+            self.faults.injected["401"] += 1
+        return ok
 
     async def _fault(self, request: Request) -> Response | None:
         f = self.faults
@@ -139,7 +149,7 @@ class Sandbox:
             await asyncio.sleep(f.latency_ms / 1000)
         if f.roll(f.rate_429, "429"):
             return JSONResponse(
-                {"Message": "Too many requests."}, 429, {"Retry-After": str(f.retry_after_s)}
+                {"Message": "Too many requests."}, 429, {"Retry-After": f"{f.retry_after_s:g}"}
             )
         if f.roll(f.rate_5xx, "5xx"):
             status = f.pick((500, 502, 503))

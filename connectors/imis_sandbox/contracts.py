@@ -247,8 +247,29 @@ def change_log(row: dict[str, Any]) -> dict:
     }  # fmt: skip
 
 
+def user(row: dict[str, Any]) -> dict:
+    """UserData (ASSUMPTION, see schema.py): the login, its contact and its roles."""
+    full = " ".join(p for p in (row["FirstName"], row["LastName"]) if p)
+    roles = [r for r in (row["Roles"] or "").split("|") if r]
+    return {
+        "$type": f"{MEMBERSHIP}.UserData, {ASI}",
+        "UserId": row["UserId"],
+        "UserName": row["UserName"],
+        "IsDisabled": bool(row["IsDisabled"]),
+        "Party": {"$type": f"{MEMBERSHIP}.PartySummaryData, {ASI}", "PartyId": row["PartyId"],
+                  "Id": row["PartyId"], "Name": full, "Email": row["Email"],
+                  "PersonName": {"$type": f"{MEMBERSHIP}.PersonNameData, {ASI}",
+                                 "FirstName": row["FirstName"], "LastName": row["LastName"],
+                                 "FullName": full}},
+        "Roles": {"$type": f"{MEMBERSHIP}.RoleDataCollection, {ASI}", "$values": [
+            {"$type": f"{MEMBERSHIP}.RoleData, {ASI}", "RoleName": r} for r in roles]},
+        "UpdateInformation": _update_information(row["CreatedOn"], row["UpdatedOn"]),
+    }  # fmt: skip
+
+
 RENDERERS = {"party": party, "partynote": party_note, "commlog": communication_log,
-             "group": group_summary, "groupmember": group_member, "changelog": change_log}  # fmt: skip
+             "group": group_summary, "groupmember": group_member, "changelog": change_log,
+             "user": user}  # fmt: skip
 
 
 def render(entity: Entity, row: dict[str, Any]) -> dict:

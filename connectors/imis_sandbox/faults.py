@@ -14,11 +14,14 @@ class Faults:
 
     latency_ms: int = 0
     rate_429: float = 0.0
-    retry_after_s: int = 1
+    retry_after_s: float = 1  # sent as `Retry-After`; fractions only for fast tests
     rate_5xx: float = 0.0
     malformed_rate: float = 0.0  # 200 with a truncated JSON body
     write_saved_then_500_rate: float = 0.0  # the row is saved, the response is a 500 anyway
     token_expiry_s: int = 1799
+    # Every N seconds all tokens die at once, unannounced (an app-pool restart or "Purge System
+    # Cache", API.md 1.2): clients see a 401 on a token they believe valid. 0 = never.
+    revoke_tokens_every_s: float = 0.0
     max_page_size: int = 500
     seed: int = 0
     injected: Counter[str] = field(init=False, default_factory=Counter, compare=False)

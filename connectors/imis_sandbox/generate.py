@@ -22,12 +22,16 @@ from typing import Any
 from faker import Faker
 
 from .schema import ENTITIES, create_tables
-from .textgen import TOPICS, Person, compose, email_html, random_phone
+from .textgen import STAFF, TOPICS, Person, compose, email_html, random_phone
 
 DB_NAME = "sandbox.sqlite"
 GROUND_TRUTH_NAME = "ground_truth.json"
 FIRST_MEMBER_ID = 100001
 BATCH = 2000
+# Bumped whenever the generated tables change, so a cached sandbox of an older layout is rebuilt.
+DATA_VERSION = 2
+FIRST_STAFF_ID = 900001
+STAFF_DOMAIN = "association.example"
 
 TIERS = {  # code -> (description, share of members)
     "STU": ("Student", 0.12),
@@ -65,6 +69,7 @@ class Params:
     items: int
     end_date: str
     days: int
+    version: int = DATA_VERSION
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,10 @@ def stored_params(db_path: Path) -> Params | None:
             row = db.execute("SELECT value FROM meta WHERE key = 'params'").fetchone()
     except sqlite3.DatabaseError:
         return None
-    return Params(**json.loads(row[0])) if row else None
+    if not row:
+        return None
+    stored = json.loads(row[0])
+    return Params(**stored) if stored.get("version") == DATA_VERSION else None
 
 
 def incidents_for(start: date, days: int) -> list[Incident]:
@@ -161,6 +169,7 @@ class _Generator:
         self.truth.write(', "pii": [\n')
         members = self._members()
         self._groups()
+        self._users(members)
         self._items(members)
         self._flush()
         self.truth.write("\n]}\n")
@@ -261,6 +270,32 @@ class _Generator:
             self._add("GroupSummary", {
                 "GroupId": str(uuid.UUID(int=random.Random(f"{self.p.seed}:group:{i}").getrandbits(128), version=4)).upper(),
                 "Name": name, "Description": name, "GroupClass": cls, "StatusCode": "A",
+            })  # fmt: skip
+
+    def _users(self, members: list[Member]) -> None:
+        """Staff logins (every staff name the text plants comes from here) and a few members'
+        web logins, which are users too but not staff."""
+        for i, full in enumerate(STAFF):
+            first, last = full.split(" ", 1)
+            rng = random.Random(f"{self.p.seed}:staff:{i}")
+            self._add("User", {
+                "UserId": str(uuid.UUID(int=rng.getrandbits(128), version=4)).upper(),
+                "UserName": (first[0] + last).upper().replace(" ", ""),
+                "PartyId": str(FIRST_STAFF_ID + i), "FirstName": first, "LastName": last,
+                "Email": f"{first[0]}{last}@{STAFF_DOMAIN}".lower().replace(" ", ""),
+                "IsDisabled": 0, "Roles": "Staff|RemoteService" if i == 0 else "Staff",
+                "CreatedOn": _iso(datetime.combine(self.start, time(9))),
+                "UpdatedOn": _iso(datetime.combine(self.start, time(9))),
+            })  # fmt: skip
+        for j, member in enumerate(members[: min(5, len(members))]):
+            person = member.person
+            rng = random.Random(f"{self.p.seed}:weblogin:{j}")
+            self._add("User", {
+                "UserId": str(uuid.UUID(int=rng.getrandbits(128), version=4)).upper(),
+                "UserName": person.email, "PartyId": person.member_id, "FirstName": person.first,
+                "LastName": person.last, "Email": person.email, "IsDisabled": 0, "Roles": "Member",
+                "CreatedOn": _iso(datetime.combine(self.start, time(9))),
+                "UpdatedOn": _iso(datetime.combine(self.start, time(9))),
             })  # fmt: skip
 
     # -- items -------------------------------------------------------------------------------

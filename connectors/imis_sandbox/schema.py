@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 Clr = Literal["String", "Int32", "DateTime", "Boolean", "Decimal", "Guid"]
-Shape = Literal["generic", "party", "partynote", "commlog", "groupmember", "changelog", "group"]
+Shape = Literal[
+    "generic", "party", "partynote", "commlog", "groupmember", "changelog", "group", "user"
+]
 
 ASI = "Asi.Contracts"
 GENERIC_ENTITY = f"Asi.Soa.Core.DataContracts.GenericEntityData, {ASI}"
@@ -165,6 +167,20 @@ ENTITIES: dict[str, Entity] = {
             element_type=f"Asi.Soa.Membership.DataContracts.GroupMemberData, {ASI}",
             parent=None,
             writable=True,
+        ),
+        Entity(
+            name="User",
+            shape="user",
+            # ASSUMPTION (API.md is silent on `/api/User`): UserData names its login `UserName`,
+            # its contact `Party` (a PartySummaryData) and its roles `Roles.$values[].RoleName`.
+            # Staff users carry the role "Staff"; members' web logins carry "Member".
+            columns=_cols(
+                "UserId:Guid UserName PartyId FirstName LastName Email IsDisabled:Boolean "
+                "Roles CreatedOn:DateTime UpdatedOn:DateTime"
+            ),
+            key=("UserId",),
+            element_type=f"Asi.Soa.Membership.DataContracts.UserData, {ASI}",
+            parent=None,
         ),
         Entity(
             name="ChangeLog",
