@@ -74,6 +74,9 @@ class Settings:
     model: str  # "builtin" or any litellm model id
     duckdb_memory_limit: str
     duckdb_threads: int
+    ingest_cron: str  # the live tail's cadence; iMIS asks for hourly at most
+    lookback_days: int  # recent days each scheduled ingest re-reads for late and edited items
+    max_failure_rate: float  # share of failed labels above which the coverage check fails
 
     @property
     def paths(self) -> Paths:
@@ -92,4 +95,7 @@ class Settings:
             model=env.get("PULSE_MODEL") or "builtin",
             duckdb_memory_limit=env.get("PULSE_DUCKDB_MEMORY_LIMIT") or "2GB",
             duckdb_threads=int(env.get("PULSE_DUCKDB_THREADS") or 2),
+            ingest_cron=env.get("PULSE_INGEST_CRON") or "0 * * * *",
+            lookback_days=int(env.get("PULSE_LOOKBACK_DAYS") or 3),
+            max_failure_rate=float(env.get("PULSE_MAX_FAILURE_RATE") or 0.05),
         )

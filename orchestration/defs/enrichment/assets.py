@@ -8,7 +8,7 @@
 """
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
@@ -17,9 +17,19 @@ from orchestration.lib.enrichment.prompts import PROMPT_VERSION
 from orchestration.lib.enrichment.schema import EnrichmentInput, warehouse_rows
 from orchestration.lib.warehouse import replace_rows
 
+from ..automation import recent_partitions_eager
 from ..ingest.assets import ingest_keys, local_window
 from ..resources import EnrichmentResource, WarehouseResource
 from ..settings import OWNERS, daily_partitions, settings
+
+DRIFT_TOLERANCE = 0.15  # absolute change in a label's share that warns of drift
+DRIFT_BASELINE_DAYS = 28
+
+LABEL_SHARES_SQL = """
+select sentiment_label, count(*) from enriched.item_labels
+where status = 'ok' and created_date >= ? and created_date < ?
+group by 1
+"""
 
 LABEL_CACHE_KEY = dg.AssetKey(["enrichment", "label_cache"])
 ITEM_LABELS_KEY = dg.AssetKey(["enriched", "item_labels"])
@@ -40,8 +50,44 @@ def _enrichment_input(row: tuple) -> EnrichmentInput:
     )
 
 
+def _shares(con, start: date, end: date) -> dict[str, float]:
+    counts = dict(con.execute(LABEL_SHARES_SQL, [start, end]).fetchall())
+    total = sum(counts.values())
+    return {label: n / total for label, n in counts.items()} if total else {}
+
+
+def _drift_check(con, start: date, end: date) -> dg.AssetCheckResult:
+    """Compare the window's label shares with the 28 days before it (a warning, not a failure:
+    an incident legitimately moves sentiment; a model or prompt problem moves it too)."""
+    window = _shares(con, start, end)
+    baseline = _shares(con, start - timedelta(days=DRIFT_BASELINE_DAYS), start)
+    moves = {
+        label: round(window.get(label, 0.0) - baseline.get(label, 0.0), 3)
+        for label in ("positive", "neutral", "negative")
+    }
+    drifted = bool(window and baseline) and any(abs(m) > DRIFT_TOLERANCE for m in moves.values())
+    return dg.AssetCheckResult(
+        check_name="label_distribution_drift",
+        passed=not drifted,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "window_shares": {k: round(v, 3) for k, v in window.items()},
+            "baseline_shares": {k: round(v, 3) for k, v in baseline.items()},
+            "change": moves,
+            "tolerance": DRIFT_TOLERANCE,
+        },
+        description="label shares moved more than the tolerance against the previous 28 days: "
+        "check for an incident (Emerging issues) or a model/prompt change"
+        if drifted
+        else None,
+    )
+
+
 def build_enrichment_assets(
-    partitions: dg.PartitionsDefinition, upstream: list[dg.AssetKey], code_version: str
+    partitions: dg.PartitionsDefinition,
+    upstream: list[dg.AssetKey],
+    code_version: str,
+    max_failure_rate: float,
 ) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=LABEL_CACHE_KEY,
@@ -55,6 +101,7 @@ def build_enrichment_assets(
         deps=upstream,
         owners=OWNERS,
         code_version=code_version,
+        automation_condition=recent_partitions_eager(),
     )
     def label_cache(
         context: dg.AssetExecutionContext,
@@ -104,6 +151,7 @@ def build_enrichment_assets(
                 kinds={"duckdb"},
                 owners=OWNERS,
                 code_version=code_version,
+                automation_condition=recent_partitions_eager(),
             ),
             dg.AssetSpec(
                 ITEM_TOPICS_KEY,
@@ -114,6 +162,20 @@ def build_enrichment_assets(
                 kinds={"duckdb"},
                 owners=OWNERS,
                 code_version=code_version,
+                automation_condition=recent_partitions_eager(),
+            ),
+        ],
+        check_specs=[
+            dg.AssetCheckSpec(
+                "coverage",
+                asset=ITEM_LABELS_KEY,
+                description="Every ingested item is labelled or recorded as failed, and "
+                "failures stay below the threshold (PULSE_MAX_FAILURE_RATE).",
+            ),
+            dg.AssetCheckSpec(
+                "label_distribution_drift",
+                asset=ITEM_LABELS_KEY,
+                description="Sentiment shares of the window against the previous 28 days.",
             ),
         ],
         partitions_def=partitions,
@@ -154,12 +216,32 @@ def build_enrichment_assets(
             topics_written = replace_rows(
                 con, "enriched.item_topics", topic_rows, delete_where=window, params=params
             )
+            drift = _drift_check(con, start.date(), end.date())
         if missing:
             context.log.warning(
                 f"{missing} items have no cached labels yet; materialize "
                 "enrichment/label_cache for this window first"
             )
         failed = sum(r["status"] == "failed" for r in label_rows)
+        failure_rate = failed / len(rows) if rows else 0.0
+        covered = labels_written == len(rows) and not missing
+        yield dg.AssetCheckResult(
+            asset_key=ITEM_LABELS_KEY,
+            check_name="coverage",
+            passed=covered and failure_rate <= max_failure_rate,
+            metadata={
+                "items_ingested": len(rows),
+                "items_labelled_or_failed": labels_written,
+                "failed": failed,
+                "failure_rate": round(failure_rate, 4),
+                "threshold": max_failure_rate,
+            },
+            description=None
+            if covered
+            else f"{missing} items have no labels: materialize enrichment/label_cache for the "
+            "window, then this asset again",
+        )
+        yield drift
         yield dg.MaterializeResult(
             asset_key=ITEM_LABELS_KEY,
             metadata={
@@ -191,5 +273,7 @@ def enrichment_defs() -> dg.Definitions:
     # still an explicit backfill, and unchanged cache keys are not sent again.
     code_version = f"{s.model}|{PROMPT_VERSION}|{taxonomy_version}"
     return dg.Definitions(
-        assets=build_enrichment_assets(daily_partitions(), ingest_keys(), code_version)
+        assets=build_enrichment_assets(
+            daily_partitions(), ingest_keys(), code_version, s.max_failure_rate
+        )
     )

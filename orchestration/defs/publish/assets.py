@@ -1,6 +1,7 @@
 """Publish: swap a fresh copy of the marts onto marts.duckdb, which the app and BI tools read."""
 
 import time
+from datetime import timedelta
 
 import dagster as dg
 
@@ -13,6 +14,11 @@ from ..transform.assets import build_dbt_assets
 from ..transform.translator import PulseDbtTranslator
 
 PUBLISHED_MARTS_KEY = dg.AssetKey(["published", "marts"])
+# The live tail ingests hourly: marts older than a few hours mean the tail has stopped, older
+# than a day mean leadership is reading yesterday's picture.
+MARTS_FRESHNESS = dg.FreshnessPolicy.time_window(
+    warn_window=timedelta(hours=3), fail_window=timedelta(hours=26)
+)
 
 
 def mart_keys() -> list[dg.AssetKey]:
@@ -29,6 +35,8 @@ def build_publish_asset(marts: list[dg.AssetKey]) -> dg.AssetsDefinition:
         deps=marts,
         pool="duckdb",
         owners=OWNERS,
+        automation_condition=dg.AutomationCondition.eager(),
+        freshness_policy=MARTS_FRESHNESS,
     )
     def published_marts(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource

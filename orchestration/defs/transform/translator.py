@@ -33,6 +33,8 @@ class PulseDbtTranslator(DagsterDbtTranslator):
             group_name="transform",
             owners=["team:analytics-engineering"],
             deps=self._deps_with_sources_expanded(spec.deps),
+            # dbt follows enrichment as soon as its upstreams update (one dbt build per update).
+            automation_condition=dg.AutomationCondition.eager(),
         )
 
     def _key_for_node(self, node: Mapping[str, Any]) -> dg.AssetKey:
