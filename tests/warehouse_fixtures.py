@@ -6,6 +6,12 @@ redacted items across the four channels and ~30 days, labels (mostly ok, some fa
 still pending without a label row) and topics whose evidence is an exact substring of the
 item's redacted text. Same arguments, same rows: tests can compute expected figures by hand.
 
+`seed_scenarios(path)` adds, on top of a seeded warehouse, the rows behaviour tests need to
+see the marts react: a negative spike of one topic in one chapter in the last week, review
+decisions (a correction of a correction, a failed item labelled by a reviewer, a topic
+correction) and two members whose renewal window has closed (one lapsed, one renewed) with
+feedback written before the due date. It returns what it planted.
+
 `run_dbt(...)` runs the dbt CLI of this venv against a PULSE_HOME (in a subprocess, so dbt's
 global state and environment never leak into the test process).
 """
@@ -107,6 +113,9 @@ def seed_warehouse(path: Path, n_items: int = 60, seed: int = 1) -> dict[str, in
         ("M0004", datetime(2024, 5, 1, 9, 0), "tier", "Student", "Regular"),
         ("M0006", datetime(2025, 2, 1, 9, 0), "chapter", "East", "South"),
         ("M0009", datetime(2025, 7, 1, 0, 0), "status", "active", "lapsed"),
+        # Changes inside the item window: items before them keep the old segment.
+        ("M0003", datetime(2026, 2, 15, 12, 0), "tier", "Regular", TIERS[3]),
+        ("M0005", datetime(2026, 2, 20, 0, 0), "chapter", "North", CHAPTERS[2]),
     ]
 
     items, labels, topics = [], [], []
@@ -235,7 +244,25 @@ def seed_warehouse(path: Path, n_items: int = 60, seed: int = 1) -> dict[str, in
     try:
         con.execute(SCHEMA_SQL)
         con.executemany("insert into raw.members values (?, ?, ?, ?, ?, ?, ?, ?)", members)
-        con.executemany("insert into raw.member_history values (?, ?, ?, ?, ?)", history)
+        con.executemany(
+            "insert into raw.member_history (member_id, changed_at, attribute, old_value, "
+            "new_value) values (?, ?, ?, ?, ?)",
+            history,
+        )
+        con.executemany(
+            "insert into raw.taxonomy_topics (topic_key, label, description, examples, "
+            "taxonomy_version) values (?, ?, ?, ?, ?)",
+            [
+                (
+                    key,
+                    key.replace("_", " ").capitalize(),
+                    f"Feedback about {key.replace('_', ' ')}.",
+                    json.dumps([p.text for p in _PHRASES if p.topic_key == key][:2]),
+                    TAXONOMY_VERSION,
+                )
+                for key in _TOPIC_KEYS
+            ],
+        )
         con.executemany(
             "insert into raw.feedback_items values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             items,
@@ -257,7 +284,233 @@ def seed_warehouse(path: Path, n_items: int = 60, seed: int = 1) -> dict[str, in
         "feedback_items": len(items),
         "item_labels": len(labels),
         "item_topics": len(topics),
+        "taxonomy_topics": len(_TOPIC_KEYS),
     }
+
+
+# What seed_scenarios plants (tests compare the marts with these).
+SPIKE_TOPIC = "website"
+SPIKE_WEEK = date(2026, 2, 23)  # a Monday: the last week of fixture data
+SPIKE_CHAPTER = "North"
+SPIKE_ITEMS = 8
+SPIKE_TEXT = "The member portal login keeps failing"
+LAPSED_MEMBER_ID = "M0030"  # paid through 2026-01-30: its 30 grace days ended before the sync
+RENEWED_MEMBER_ID = "M0031"  # paid through 2027-01-29: renewed at 2026-01-29
+
+
+def seed_scenarios(path: Path) -> dict[str, object]:
+    """Add the behaviour scenarios to a warehouse made by `seed_warehouse`; return what was added.
+
+    Review decisions are placed on items chosen from the seeded rows by a fixed rule (the
+    first matching item id), so the same seed gives the same scenario.
+    """
+    synced_at = datetime(2026, 3, 2, 6, 0)
+    ingested_at = datetime(2026, 3, 2, 5, 0)
+    enriched_at = datetime(2026, 3, 2, 5, 30)
+    items, labels, topics = [], [], []
+
+    def add_item(key, channel, created_at, member_id, phrases, *, urgency, confidence):
+        source_name = SOURCE_BY_CHANNEL[channel]
+        item_id = f"{source_name}:{key}"
+        text = ". ".join(p.text for p in phrases) + "."
+        day = created_at.date()
+        items.append(
+            {
+                "item_id": item_id,
+                "source_name": source_name,
+                "source_key": key,
+                "channel": channel,
+                "created_at": created_at,
+                "created_date": day,
+                "member_id": member_id,
+                "redacted_text": text,
+                "text_hash": hashlib.sha256(text.encode()).hexdigest(),
+                "text_length": len(text),
+                "original_length": len(text),
+                "pii_entity_counts": "{}",
+                "ingested_at": ingested_at,
+            }
+        )
+        sentiments = {p.sentiment for p in phrases}
+        overall = next(s for s in ("negative", "positive", "neutral") if s in sentiments)
+        labels.append(
+            _label_row(
+                item_id,
+                day,
+                items[-1]["text_hash"],
+                enriched_at,
+                status="ok",
+                attempts=1,
+                sentiment_label=overall,
+                sentiment_score={"positive": 0.6, "neutral": 0.0, "negative": -0.7}[overall],
+                sentiment_confidence=confidence,
+                urgency_level=urgency,
+                urgency_reasons="[]",
+                urgency_signals="[]",
+                primary_topic=phrases[0].topic_key,
+                summary=f"Member writes about {phrases[0].topic_key.replace('_', ' ')}.",
+            )
+        )
+        topics.extend((item_id, day, p.topic_key, None, p.sentiment, p.text) for p in phrases)
+        return item_id
+
+    # 1. A spike: negative 'website' items from two North members in the last week.
+    portal = _Phrase(SPIKE_TOPIC, "negative", SPIKE_TEXT)
+    spike_ids = [
+        add_item(
+            f"S{k:02d}",
+            "community",
+            datetime.combine(SPIKE_WEEK + timedelta(days=k % 7), datetime.min.time())
+            + timedelta(hours=9 + k),
+            ("M0001", "M0008")[k % 2],  # both in chapter North
+            [portal],
+            urgency="medium",
+            confidence=0.85,
+        )
+        for k in range(SPIKE_ITEMS)
+    ]
+
+    # 2. Two members whose renewal window has closed, with feedback before the due date. The
+    #    items fall in the first week the seeded items already cover (no new, emptier weeks).
+    renewal_members = [
+        (LAPSED_MEMBER_ID, "Fellow", "West", "lapsed", date(2019, 5, 1), date(2026, 1, 30)),
+        (RENEWED_MEMBER_ID, "Regular", "South", "active", date(2018, 3, 1), date(2027, 1, 29)),
+    ]
+    hotel = next(p for p in _PHRASES if p.text.startswith("The conference hotel"))
+    renewal_invoice = next(p for p in _PHRASES if p.text.startswith("My renewal invoice"))
+    renewing_online = next(p for p in _PHRASES if p.text.startswith("Renewing online"))
+    renewal_ids = [
+        add_item(
+            "R01",
+            "email",
+            datetime(2026, 1, 26, 10, 0),
+            LAPSED_MEMBER_ID,
+            [renewal_invoice],
+            urgency="medium",
+            confidence=0.9,
+        ),
+        add_item(
+            "R02",
+            "case",
+            datetime(2026, 1, 28, 11, 0),
+            LAPSED_MEMBER_ID,
+            [hotel],
+            urgency="medium",
+            confidence=0.9,
+        ),
+        add_item(
+            "R03",
+            "survey",
+            datetime(2026, 1, 29, 12, 0),
+            LAPSED_MEMBER_ID,
+            [renewing_online],
+            urgency="low",
+            confidence=0.9,
+        ),
+        add_item(
+            "R04",
+            "email",
+            datetime(2026, 1, 27, 9, 0),
+            RENEWED_MEMBER_ID,
+            [renewing_online],
+            urgency="low",
+            confidence=0.9,
+        ),
+    ]
+
+    con = duckdb.connect(str(path))
+    try:
+        con.executemany(
+            "insert into raw.members values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*row, datetime(2026, 1, 2), synced_at) for row in renewal_members],
+        )
+        _insert_dicts(con, "raw.feedback_items", items)
+        _insert_dicts(con, "enriched.item_labels", labels)
+        con.executemany("insert into enriched.item_topics values (?, ?, ?, ?, ?, ?)", topics)
+
+        # 3. Review decisions on seeded items (append-only, like the app's store).
+        def first(sql: str) -> str:
+            return con.execute(sql + " order by item_id limit 1").fetchall()[0][0]
+
+        corrected_twice = first(
+            "select item_id from enriched.item_labels "
+            "where status = 'ok' and sentiment_label = 'negative' and item_id not like '%:S%'"
+        )
+        failed_reviewed = first("select item_id from enriched.item_labels where status = 'failed'")
+        topics_corrected = first(
+            "select item_id from enriched.item_labels "
+            "where status = 'ok' and primary_topic <> 'certification' and item_id not like '%:R%'"
+        )
+        decisions = [
+            (
+                "d1",
+                corrected_twice,
+                "ana",
+                datetime(2026, 3, 2, 9, 0),
+                "neutral",
+                None,
+                None,
+                None,
+                None,
+            ),
+            (
+                "d2",
+                corrected_twice,
+                "ben",
+                datetime(2026, 3, 2, 10, 0),
+                "positive",
+                "low",
+                None,
+                None,
+                "Reviewed again.",
+            ),
+            (
+                "d3",
+                failed_reviewed,
+                "ana",
+                datetime(2026, 3, 2, 9, 30),
+                "negative",
+                "high",
+                None,
+                "approve",
+                None,
+            ),
+            (
+                "d4",
+                topics_corrected,
+                "ben",
+                datetime(2026, 3, 2, 11, 0),
+                None,
+                None,
+                '["certification"]',
+                None,
+                None,
+            ),
+        ]
+        con.executemany(
+            "insert into raw.review_decisions (decision_id, item_id, decided_by, decided_at, "
+            "sentiment_label, urgency_level, topics_json, case_action, note) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            decisions,
+        )
+    finally:
+        con.close()
+    return {
+        "spike_item_ids": spike_ids,
+        "renewal_item_ids": renewal_ids,
+        "corrected_twice": corrected_twice,
+        "failed_reviewed": failed_reviewed,
+        "topics_corrected": topics_corrected,
+        "items_added": len(items),
+    }
+
+
+def _insert_dicts(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:
+    columns = list(rows[0])
+    con.executemany(
+        f"insert into {table} ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
+        [tuple(row[c] for c in columns) for row in rows],
+    )
 
 
 def _label_row(item_id, day, text_hash, enriched_at, *, status, attempts, **fields) -> dict:

@@ -1,6 +1,7 @@
 -- One row per day x channel x primary topic ('none' when unlabelled) x member tier x chapter.
--- NSS is over labelled items only (positive + neutral + negative); failed and pending items
--- count in item_count but not in the score.
+-- Labels are FINAL (a reviewer's correction wins over the model) and segments are the member's
+-- AT THE TIME of the item. NSS is over labelled items only (positive + neutral + negative);
+-- failed and pending items without a human label count in item_count but not in the score.
 
 with
 
@@ -23,8 +24,11 @@ counted as (
         sum(case when sentiment_label = 'positive' then 1 else 0 end) as positive_count,
         sum(case when sentiment_label = 'neutral' then 1 else 0 end) as neutral_count,
         sum(case when sentiment_label = 'negative' then 1 else 0 end) as negative_count,
-        sum(case when enrichment_status = 'failed' then 1 else 0 end) as failed_count,
-        sum(case when enrichment_status = 'pending' then 1 else 0 end) as pending_count,
+        sum(case when enrichment_status = 'failed' and sentiment_label is null
+            then 1 else 0 end) as failed_count,
+        sum(case when enrichment_status = 'pending' and sentiment_label is null
+            then 1 else 0 end) as pending_count,
+        sum(case when is_sentiment_overridden then 1 else 0 end) as overridden_count,
         sum(case when urgency_level = 'high' then 1 else 0 end) as high_urgency_count,
         avg(sentiment_confidence) as avg_sentiment_confidence
 
@@ -57,8 +61,10 @@ final as (
             'positive_count + neutral_count + negative_count'
         ) }} as net_sentiment_score,
         -- Rounded to 4 places so the figure is stable across engines and float summation order.
-        round(cast(avg_sentiment_confidence as {{ dbt.type_numeric() }}), 4) as avg_confidence,
-        cast(high_urgency_count as {{ dbt.type_bigint() }}) as high_urgency_count
+        cast(round(cast(avg_sentiment_confidence as {{ dbt.type_numeric() }}), 4)
+            as {{ type_double() }}) as avg_confidence,
+        cast(high_urgency_count as {{ dbt.type_bigint() }}) as high_urgency_count,
+        cast(overridden_count as {{ dbt.type_bigint() }}) as overridden_count
 
     from counted
 

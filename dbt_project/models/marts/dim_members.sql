@@ -28,14 +28,7 @@ final as (
         coalesce(tier, 'Unknown') as tier,
         coalesce(chapter, 'Unknown') as chapter,
         coalesce(status, 'Unknown') as status,
-        case
-            when tenure_months is null then 'Unknown'
-            when tenure_months < 12 then '< 1 year'
-            when tenure_months < 36 then '1-2 years'
-            when tenure_months < 72 then '3-5 years'
-            when tenure_months < 132 then '6-10 years'
-            else '11+ years'
-        end as tenure_band,
+        {{ tenure_band('tenure_months') }} as tenure_band,
 
         ---------- numerics
         tenure_months,

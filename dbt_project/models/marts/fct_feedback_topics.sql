@@ -1,11 +1,12 @@
--- One row per feedback item x topic (taxonomy key or 'proposed:<slug>'), with the evidence
--- quote and the item's channel, date and member segment for slicing.
+-- One row per feedback item x topic as it finally stands (int_feedback_topics_resolved: the
+-- model's topics, or the reviewer's corrected list), with the item's date, channel, urgency and
+-- at-the-time member segment, so topic figures slice like fct_feedback.
 
 with
 
-item_topics as (
+resolved as (
 
-    select * from {{ ref('stg_enrichment__item_topics') }}
+    select * from {{ ref('int_feedback_topics_resolved') }}
 
 ),
 
@@ -15,35 +16,49 @@ feedback as (
 
 ),
 
+topics as (
+
+    select topic_key, topic_label from {{ ref('int_topics_catalogued') }}
+
+),
+
 final as (
 
     select
 
         ---------- ids
-        item_topics.item_topic_id,
-        item_topics.item_id,
-        item_topics.topic_key,
+        resolved.item_topic_id,
+        resolved.item_id,
+        resolved.topic_key,
 
         ---------- strings
-        item_topics.proposed_label,
-        item_topics.topic_sentiment,
-        item_topics.evidence,
+        coalesce(topics.topic_label, resolved.proposed_label, resolved.topic_key) as topic_label,
+        resolved.proposed_label,
+        -- A reviewer's sentiment correction speaks for the whole item, so for its topics too;
+        -- a reviewer-added topic the model never saw takes the item's final sentiment.
+        case
+            when feedback.is_sentiment_overridden then feedback.sentiment_label
+            else coalesce(resolved.model_topic_sentiment, feedback.sentiment_label)
+        end as topic_sentiment,
+        resolved.model_topic_sentiment,
+        resolved.evidence,
         feedback.channel,
         feedback.member_tier,
         feedback.member_chapter,
+        feedback.urgency_level,
 
         ---------- booleans
-        item_topics.is_proposed,
+        resolved.is_proposed,
+        resolved.is_corrected,
 
         ---------- dates
         feedback.created_date
 
-    from item_topics
-    -- Inner join: topics are only reported for items the warehouse still holds (an erased
-    -- member's items disappear from both), and only from a validated ('ok') label.
+    from resolved
     inner join feedback
-        on item_topics.item_id = feedback.item_id
-    where feedback.enrichment_status = 'ok'
+        on resolved.item_id = feedback.item_id
+    left join topics
+        on resolved.topic_key = topics.topic_key
 
 )
 

@@ -9,7 +9,8 @@ feedback as (
         channel,
         count(*) as item_count,
         sum(case when sentiment_label = 'negative' then 1 else 0 end) as negative_count,
-        sum(case when enrichment_status = 'failed' then 1 else 0 end) as failed_count
+        sum(case when enrichment_status = 'failed' and sentiment_label is null then 1 else 0 end)
+            as failed_count
     from {{ ref('fct_feedback') }}
     group by 1, 2
 
