@@ -1,15 +1,23 @@
-"""The sidebar filters every page shares, mirrored in the URL (st.query_params) for sharing."""
+"""The sidebar filters every page shares, mirrored in the URL query string for sharing.
+
+URL parameters: `period` (one of data.PERIODS), and repeatable `channel`, `tier`, `chapter`,
+`topic`. Values are only ever compared against the options the signed-in user's scope offers
+(read from the marts); anything else (a typo, quotes, a SQL fragment) is dropped and the URL is
+rewritten to the filters actually applied. Nothing from the URL reaches SQL except as a bound
+parameter, and the query layer binds the user's chapter whatever the filters say.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 import streamlit as st
 
-from app.data import CHANNELS, DEFAULT_PERIOD, PERIODS, period_window
+from app import data
 
-SESSION_KEY = "filters"
+URL_KEYS = ("period", "channel", "tier", "chapter", "topic")
 
 
 @dataclass(frozen=True)
@@ -17,57 +25,130 @@ class Filters:
     period: str
     start: date
     end: date
-    channels: tuple[str, ...]
+    channels: tuple[str, ...] = data.CHANNELS
+    tiers: tuple[str, ...] = ()
+    chapters: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
 
     @property
     def all_channels(self) -> bool:
-        return set(self.channels) == set(CHANNELS)
+        return set(self.channels) == set(data.CHANNELS)
+
+    @property
+    def slice(self) -> data.Slice:
+        return data.Slice(
+            self.start, self.end, self.channels, self.tiers, self.chapters, self.topics
+        )
+
+    def describe(self, topic_labels: dict[str, str] | None = None) -> str:
+        topic_labels = topic_labels or {}
+        parts = [
+            f"{self.start:%d %b %Y} to {self.end:%d %b %Y}",
+            "all channels" if self.all_channels else ", ".join(self.channels),
+        ]
+        if self.tiers:
+            parts.append("tier " + ", ".join(self.tiers))
+        if self.chapters:
+            parts.append("chapter " + ", ".join(self.chapters))
+        if self.topics:
+            parts.append("topic " + ", ".join(topic_labels.get(t, t) for t in self.topics))
+        return " · ".join(parts)
 
 
-def sidebar_filters(first: date, last: date) -> Filters:
-    """Draw the period and channel filters; read the URL once, then keep it in step."""
-    url_period = st.query_params.get("period", DEFAULT_PERIOD)
-    if url_period not in PERIODS:
-        url_period = DEFAULT_PERIOD
-    url_channels = [c for c in st.query_params.get_all("channel") if c in CHANNELS]
+def allowed(values: Sequence[str], options: Sequence[str]) -> list[str]:
+    """`values` that are exactly one of `options`, in the options' order, without repeats."""
+    wanted = set(values)
+    return [o for o in options if o in wanted]
+
+
+def _url_values(name: str, options: Sequence[str]) -> list[str]:
+    return allowed(st.query_params.get_all(name), options)
+
+
+def sidebar_filters(
+    first: date,
+    last: date,
+    options: dict[str, list[str]],
+    topic_labels: dict[str, str],
+) -> Filters:
+    """Draw the filters (defaults from the URL), then write the applied filters to the URL."""
+    url_period = st.query_params.get("period", data.DEFAULT_PERIOD)
+    if url_period not in data.PERIODS:
+        url_period = data.DEFAULT_PERIOD
+    tiers_options = list(options.get("tier", []))
+    chapter_options = list(options.get("chapter", []))
+    topic_options = list(topic_labels)
 
     with st.sidebar:
         st.header("Filters")
         period = st.selectbox(
             "Period",
-            options=list(PERIODS),
-            index=list(PERIODS).index(url_period),
-            format_func=lambda key: PERIODS[key][0],
+            options=list(data.PERIODS),
+            index=list(data.PERIODS).index(url_period),
+            format_func=lambda key: data.PERIODS[key][0],
             key="filter_period",
             help="Counted back from the latest day in the published data.",
         )
-        chosen = st.multiselect(
+        chosen_channels = st.multiselect(
             "Channel",
-            options=list(CHANNELS),
-            default=url_channels or list(CHANNELS),
+            options=list(data.CHANNELS),
+            default=_url_values("channel", data.CHANNELS) or list(data.CHANNELS),
             key="filter_channels",
             help="Leave empty for all channels.",
         )
+        tiers = st.multiselect(
+            "Member tier",
+            options=tiers_options,
+            default=_url_values("tier", tiers_options),
+            key="filter_tiers",
+            placeholder="All tiers",
+        )
+        chapters = st.multiselect(
+            "Chapter",
+            options=chapter_options,
+            default=_url_values("chapter", chapter_options),
+            key="filter_chapters",
+            placeholder="All chapters" if len(chapter_options) != 1 else chapter_options[0],
+            help="Chapter managers see their own chapter only.",
+        )
+        topics = st.multiselect(
+            "Topic",
+            options=topic_options,
+            default=_url_values("topic", topic_options),
+            format_func=lambda key: topic_labels.get(key, key),
+            key="filter_topics",
+            placeholder="All topics",
+        )
 
-    channels = tuple(c for c in CHANNELS if c in chosen) or CHANNELS
-    _write_query_params(period, channels)
-    start, end = period_window(period, first, last)
-    filters = Filters(period=period, start=start, end=end, channels=channels)
-    st.session_state[SESSION_KEY] = filters
+    channels = tuple(allowed(chosen_channels, data.CHANNELS)) or data.CHANNELS
+    start, end = data.period_window(period, first, last)
+    filters = Filters(
+        period=period,
+        start=start,
+        end=end,
+        channels=channels,
+        tiers=tuple(allowed(tiers, tiers_options)),
+        chapters=tuple(allowed(chapters, chapter_options)),
+        topics=tuple(allowed(topics, topic_options)),
+    )
+    write_query_params(filters)
     return filters
 
 
-def current() -> Filters:
-    """The filters the entry point drew for this run (pages call this)."""
-    return st.session_state[SESSION_KEY]
-
-
-def _write_query_params(period: str, channels: tuple[str, ...]) -> None:
-    if st.query_params.get("period") != period:
-        st.query_params["period"] = period
-    wanted = [] if set(channels) == set(CHANNELS) else list(channels)
-    if st.query_params.get_all("channel") != wanted:
-        if wanted:
-            st.query_params["channel"] = wanted
-        elif "channel" in st.query_params:
-            del st.query_params["channel"]
+def write_query_params(filters: Filters) -> None:
+    """Keep the URL equal to the filters applied (only non-default values are written)."""
+    if st.query_params.get("period") != filters.period:
+        st.query_params["period"] = filters.period
+    wanted = {
+        "channel": [] if filters.all_channels else list(filters.channels),
+        "tier": list(filters.tiers),
+        "chapter": list(filters.chapters),
+        "topic": list(filters.topics),
+    }
+    for name, values in wanted.items():
+        if st.query_params.get_all(name) == values:
+            continue
+        if values:
+            st.query_params[name] = values
+        elif name in st.query_params:
+            del st.query_params[name]

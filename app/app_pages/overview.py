@@ -1,26 +1,19 @@
-"""Overview: volume and net sentiment by channel over time, KPIs, latest high-urgency items."""
+"""Overview: KPIs, net sentiment and volume over time by channel, the week's movers, and the
+open high-urgency items (not yet decided in the marts or in the app since the last publish)."""
 
 import plotly.express as px
 import streamlit as st
 
-from app import data, filters
+from app import context, data, ui
+from orchestration.lib.app_state import AppState
 
-selected = filters.current()
-marts = data.marts_path()
-path, version = str(marts), data.marts_version(marts)
+ctx = context.current()
+selected = ctx.filters
+scope, path, version = ctx.scope, ctx.marts, ctx.version
 
-channel_text = "all channels" if selected.all_channels else ", ".join(selected.channels)
-st.caption(
-    f"{selected.start:%d %b %Y} to {selected.end:%d %b %Y} · {channel_text} · "
-    "net sentiment score (NSS) = 100 x (positive - negative) / labelled items, from -100 to +100"
-)
+st.caption(f"{selected.describe(ctx.topic_labels)} · {ui.NSS_HELP}")
 
-try:
-    kpis = data.load_kpis(path, version, selected.start, selected.end, selected.channels)
-except data.MartsUnavailable as exc:
-    st.error(str(exc), icon=":material/error:")
-    st.stop()
-
+kpis = data.load_kpis(path, version, scope, selected.slice)
 nss = kpis.net_sentiment_score
 negative_share = kpis.negative_share
 with st.container(horizontal=True):
@@ -35,7 +28,7 @@ with st.container(horizontal=True):
         "Net sentiment score",
         "n/a" if nss is None else f"{nss:+.1f}",
         border=True,
-        help="100 x (positive - negative) / labelled items; -100 to +100.",
+        help=ui.NSS_HELP,
     )
     st.metric(
         "Negative",
@@ -44,15 +37,15 @@ with st.container(horizontal=True):
         help="Share of labelled items whose sentiment is negative.",
     )
     st.metric(
-        "Open high-urgency items",
+        "High-urgency items",
         f"{kpis.high_urgency_count:,}",
         border=True,
-        help="Items labelled high urgency in the period. Review decisions are not in the "
-        "marts yet, so items already handled are still counted.",
+        help="Items labelled high urgency in the period, handled or not (the open ones are "
+        "listed below).",
     )
 
 if kpis.item_count == 0:
-    st.info("No feedback in this period and channel selection.", icon=":material/filter_alt:")
+    ui.empty("No feedback matches these filters. Widen the period or clear a filter.")
     st.stop()
 
 grain = (
@@ -61,78 +54,117 @@ grain = (
     )
     or "Day"
 )
-over_time = data.load_sentiment_over_time(
-    path, version, selected.start, selected.end, selected.channels, grain
-)
+over_time = data.load_sentiment_over_time(path, version, scope, selected.slice, grain)
 unit = grain.lower()
 
 left, right = st.columns(2)
 with left, st.container(border=True):
-    st.subheader("Net sentiment by channel")
     figure = px.line(
         over_time,
         x="period_start",
         y="net_sentiment_score",
         color="channel",
         markers=True,
-        title=f"Net sentiment score per {unit} (-100 to +100)",
+        title=f"Net sentiment score by channel, per {unit} (points, -100 to +100)",
         labels={
             "period_start": f"{grain} starting",
-            "net_sentiment_score": "NSS (points, -100 to +100)",
+            "net_sentiment_score": "NSS (points)",
             "channel": "Channel",
         },
         hover_data={"labelled_count": True, "item_count": True},
     )
-    figure.update_yaxes(range=[-105, 105], zeroline=True)
-    st.plotly_chart(figure, width="stretch")
+    figure.update_yaxes(range=list(ui.NSS_RANGE), zeroline=True)
+    st.plotly_chart(figure, width="stretch", key="overview_nss")
 with right, st.container(border=True):
-    st.subheader("Feedback volume by channel")
     figure = px.bar(
         over_time,
         x="period_start",
         y="item_count",
         color="channel",
-        title=f"Feedback items per {unit}",
+        title=f"Feedback volume by channel, per {unit} (items)",
         labels={
             "period_start": f"{grain} starting",
             "item_count": "Items (count)",
             "channel": "Channel",
         },
     )
-    st.plotly_chart(figure, width="stretch")
+    st.plotly_chart(figure, width="stretch", key="overview_volume")
 
 with st.container(border=True):
-    st.subheader("Latest high-urgency items")
-    items = data.load_high_urgency_items(
-        path, version, selected.start, selected.end, selected.channels
+    st.subheader("This week's movers")
+    st.caption(
+        f"Topics mentioned in the 7 days to {selected.end:%d %b %Y}, against their weekly "
+        "average over the 4 weeks before; biggest change first. Topic-level sentiment: an item "
+        "counts once for each topic it mentions."
     )
-    if items.empty:
-        st.write("No high-urgency items in this period.")
+    movers = data.load_movers(path, version, scope, selected.slice)
+    if movers.empty:
+        ui.empty("No topic was mentioned in the last 7 days of the period.")
     else:
         st.dataframe(
-            items,
+            movers,
             hide_index=True,
             width="stretch",
+            column_order=[
+                "topic_label",
+                "items_this_week",
+                "items_weekly_before",
+                "volume_change",
+                "nss_this_week",
+                "nss_before",
+                "nss_change",
+            ],
             column_config={
-                "created_at": st.column_config.DatetimeColumn(
-                    "Created", format="D MMM YYYY, HH:mm"
+                "topic_label": "Topic",
+                "items_this_week": st.column_config.NumberColumn("Items this week"),
+                "items_weekly_before": st.column_config.NumberColumn(
+                    "Items per week before", format="%.1f"
                 ),
-                "channel": "Channel",
-                "member_tier": "Tier",
-                "member_chapter": "Chapter",
-                "primary_topic": "Topic",
-                "sentiment_label": "Sentiment",
-                "summary": st.column_config.TextColumn("Summary", width="medium"),
-                "urgency_reasons": "Urgency reasons",
-                "redacted_text": st.column_config.TextColumn("Text (redacted)", width="large"),
-                "item_id": "Item",
+                "volume_change": st.column_config.NumberColumn("Volume change", format="%+.1f"),
+                "nss_this_week": st.column_config.NumberColumn("NSS this week", format="%+.1f"),
+                "nss_before": st.column_config.NumberColumn("NSS before", format="%+.1f"),
+                "nss_change": st.column_config.NumberColumn("NSS change", format="%+.1f"),
             },
+            key="overview_movers",
         )
-        st.download_button(
-            "Download CSV",
-            data=items.to_csv(index=False).encode("utf-8"),
-            file_name=f"high_urgency_items_{selected.start:%Y%m%d}_{selected.end:%Y%m%d}.csv",
-            mime="text/csv",
-            icon=":material/download:",
+        ui.download_csv(movers, "movers")
+
+with st.container(border=True):
+    st.subheader("Open high-urgency items")
+    if not scope.item_level:
+        ui.aggregates_only("Individual items")
+    else:
+        items = data.load_high_urgency_items(path, version, scope, selected.slice)
+        decided = data.decided_since_publish(
+            AppState(data.app_state_path()), items["item_id"].tolist()
         )
-    st.caption("Showing the 50 most recent. Texts are redacted: no personal data is stored.")
+        items = items[~items["item_id"].isin(list(decided))]
+        if items.empty:
+            ui.empty("No open high-urgency items in this period.")
+        else:
+            items = items.assign(primary_topic=[ctx.topic_label(t) for t in items["primary_topic"]])
+            st.dataframe(
+                items,
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "created_at": st.column_config.DatetimeColumn(
+                        "Created", format="D MMM YYYY, HH:mm"
+                    ),
+                    "channel": "Channel",
+                    "member_tier": "Tier",
+                    "member_chapter": "Chapter",
+                    "primary_topic": "Topic",
+                    "sentiment_label": "Sentiment",
+                    "summary": st.column_config.TextColumn("Summary", width="medium"),
+                    "urgency_reasons": "Urgency reasons",
+                    "redacted_text": st.column_config.TextColumn("Text (redacted)", width="large"),
+                    "item_id": "Item",
+                },
+                key="overview_urgent",
+            )
+            ui.download_csv(items, "open_high_urgency_items")
+        st.caption(
+            "The 50 most recent not yet decided. Texts are redacted: no personal data is "
+            "stored. Decide them in the Review queue."
+        )

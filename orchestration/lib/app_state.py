@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -103,3 +103,39 @@ class AppState:
             }
             for row in rows
         ]
+
+    def latest_decisions(self, item_ids: Iterable[str] | None = None) -> dict[str, dict]:
+        """The newest decision per item (all items, or only `item_ids`), keyed by item id.
+
+        Older decisions stay in the table (append-only); this is the view the review queue
+        shows until the next pipeline run brings them into the marts.
+        """
+        if not self.path.exists():
+            return {}
+        wanted = None if item_ids is None else list(dict.fromkeys(item_ids))
+        if wanted is not None and not wanted:
+            return {}
+        with self.connect() as con:
+            con.row_factory = sqlite3.Row
+            sql = (
+                "select * from review_decisions as d where not exists ("
+                " select 1 from review_decisions as later where later.item_id = d.item_id"
+                " and (later.decided_at, later.decision_id) > (d.decided_at, d.decision_id))"
+            )
+            if wanted is None:
+                rows = con.execute(sql).fetchall()
+            else:
+                rows = []
+                for start in range(0, len(wanted), 500):
+                    chunk = wanted[start : start + 500]
+                    rows += con.execute(
+                        f"{sql} and d.item_id in ({', '.join('?' for _ in chunk)})", chunk
+                    ).fetchall()
+        latest = {}
+        for row in rows:
+            record = dict(row)
+            record["decided_at"] = datetime.fromisoformat(row["decided_at"]).replace(tzinfo=None)
+            record["topics"] = json.loads(row["topics_json"]) if row["topics_json"] else None
+            latest[row["item_id"]] = record
+        return latest
+

@@ -82,8 +82,11 @@ def test_dashboard_overview_renders_on_the_pipeline_marts(pipeline_run, monkeypa
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("PULSE_HOME", str(pipeline_run["home"]))
+    monkeypatch.delenv("PULSE_USERS_FILE", raising=False)  # the demo users file
     app = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
-    at = AppTest.from_file(str(app), default_timeout=60).run()
+    at = AppTest.from_file(str(app), default_timeout=60)
+    at.session_state["pulse_user"] = "director"  # signed in (the form is tested in tests/app)
+    at.run()
     assert not at.exception
     assert not at.error
     metrics = {m.label: m.value for m in at.metric}

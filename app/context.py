@@ -1,0 +1,39 @@
+"""What the entry point resolved for this run (user, scope, marts file, filters), for the pages.
+
+Held in st.session_state, which lives on the server: a browser cannot set it (only widgets
+write session state, and no widget uses these keys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from app.access import Scope, User
+
+SESSION_KEY = "pulse_context"
+
+
+@dataclass(frozen=True)
+class Context:
+    user: User
+    scope: Scope
+    marts: str  # path of the published marts.duckdb
+    version: int  # its modification time (part of every cache key)
+    filters: object  # app.filters.Filters (typed loosely to avoid an import cycle)
+    topic_labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    users_are_demo: bool = False
+
+    def topic_label(self, key: str | None) -> str:
+        if key is None:
+            return "(none)"
+        return self.topic_labels.get(key, key)
+
+
+def set_current(ctx: Context) -> None:
+    st.session_state[SESSION_KEY] = ctx
+
+
+def current() -> Context:
+    return st.session_state[SESSION_KEY]
