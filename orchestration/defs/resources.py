@@ -6,13 +6,14 @@ from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
+from pydantic import Field
 
 from connectors.imis import ImisClient
 from orchestration.defs.transform.project import DBT_EXECUTABLE, dbt_project
 from orchestration.lib.config import Paths
 from orchestration.lib.enrichment.base import Enricher
-from orchestration.lib.enrichment.builtin import BuiltinEnricher
 from orchestration.lib.enrichment.cache import LabelCache
+from orchestration.lib.enrichment.factory import build_enricher
 from orchestration.lib.redaction import KnownPeople, Redactor, load_allow_list
 from orchestration.lib.taxonomy import Taxonomy
 from orchestration.lib.warehouse import Warehouse
@@ -86,22 +87,23 @@ class PiiResource(dg.ConfigurableResource):
 
 
 class EnrichmentResource(dg.ConfigurableResource):
-    """The labelling model (`builtin`, or a litellm model id) and its label cache."""
+    """The labelling model (`builtin`, or a litellm model id) and its label cache.
+
+    The provider's key stays in its usual environment variable (OPENAI_API_KEY, ...), read by
+    litellm at call time: it is never a resource field, so it never shows in the UI."""
 
     pulse_home: str
     taxonomy_file: str
     model: str = "builtin"
+    api_base: str | None = None
+    params: dict = Field(default_factory=dict)
+    budget_usd: float | None = None
 
     def taxonomy(self) -> Taxonomy:
         return Taxonomy.load(Path(self.taxonomy_file))
 
     def enricher(self) -> Enricher:
-        if self.model != "builtin":
-            raise dg.Failure(
-                f"PULSE_MODEL={self.model!r}: only the built-in model is available in this "
-                "version; unset PULSE_MODEL or set it to 'builtin'."
-            )
-        return BuiltinEnricher(self.taxonomy())
+        return build_enricher(self.model, self.taxonomy(), self.api_base, self.params)
 
     def cache(self) -> LabelCache:
         return LabelCache(Paths(Path(self.pulse_home)).label_cache)
@@ -127,7 +129,12 @@ def resources() -> dg.Definitions:
                 vocabulary_file=str(s.vocabulary_file),
             ),
             "enrichment": EnrichmentResource(
-                pulse_home=home, taxonomy_file=str(s.taxonomy_file), model=s.model
+                pulse_home=home,
+                taxonomy_file=str(s.taxonomy_file),
+                model=s.model,
+                api_base=s.model_api_base,
+                params=s.model_params,
+                budget_usd=s.model_budget_usd,
             ),
             "dbt": DbtCliResource(project_dir=dbt_project(), dbt_executable=DBT_EXECUTABLE),
         }

@@ -6,12 +6,15 @@ Every file the product stores lives under `PULSE_HOME` (default `./data`):
     marts.duckdb       the published marts (read-only for the app and BI tools)
     label_cache.sqlite model labels keyed by (text hash, model, prompt, taxonomy version)
     app_state.sqlite   review decisions and users (the app writes, a pooled asset copies)
+    writeback_ledger.sqlite  what write-back sent to iMIS (and the items it works from)
+    alert_log.sqlite   alerts sent (one per issue and period)
     pii/               keyed hashes of known names and e-mails (never the values)
     dagster/           DAGSTER_HOME unless set
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,6 +54,28 @@ class Paths:
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
+    @property
+    def writeback_ledger(self) -> Path:
+        """What write-back sent to iMIS, keyed on the source record (SQLite, its own file)."""
+        return self.home / "writeback_ledger.sqlite"
+
+    @property
+    def alert_log(self) -> Path:
+        """Alerts sent, one per issue and period (SQLite, read and written by the sensors)."""
+        return self.home / "alert_log.sqlite"
+
+
+def _json_object(value: str | None, name: str) -> dict:
+    if not value:
+        return {}
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name} is not valid JSON: {exc.msg} at character {exc.pos}") from None
+    if not isinstance(parsed, dict):
+        raise ValueError(f'{name} must be a JSON object, e.g. {{"batch_size": 16}}')
+    return parsed
+
 
 def pulse_home(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
@@ -72,6 +97,9 @@ class Settings:
     start_date: str  # first daily partition, YYYY-MM-DD
     timezone: str  # IANA name of the iMIS server's local time (its dates carry no zone)
     model: str  # "builtin" or any litellm model id
+    model_api_base: str | None  # an OpenAI-compatible server's base URL (vLLM, Ollama, Azure)
+    model_params: dict  # extra enricher/litellm parameters, from JSON in PULSE_MODEL_PARAMS
+    model_budget_usd: float | None  # a labelling run estimated above this stops before sending
     duckdb_memory_limit: str
     duckdb_threads: int
     ingest_cron: str  # the live tail's cadence; iMIS asks for hourly at most
@@ -93,6 +121,11 @@ class Settings:
             start_date=env.get("PULSE_START_DATE") or "2025-01-01",
             timezone=env.get("IMIS_TIMEZONE") or "UTC",
             model=env.get("PULSE_MODEL") or "builtin",
+            model_api_base=env.get("PULSE_MODEL_API_BASE") or None,
+            model_params=_json_object(env.get("PULSE_MODEL_PARAMS"), "PULSE_MODEL_PARAMS"),
+            model_budget_usd=float(env["PULSE_MODEL_BUDGET_USD"])
+            if env.get("PULSE_MODEL_BUDGET_USD")
+            else None,
             duckdb_memory_limit=env.get("PULSE_DUCKDB_MEMORY_LIMIT") or "2GB",
             duckdb_threads=int(env.get("PULSE_DUCKDB_THREADS") or 2),
             ingest_cron=env.get("PULSE_INGEST_CRON") or "0 * * * *",

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
+from orchestration.lib.enrichment.budget import BudgetExceeded, check_budget, estimate
 from orchestration.lib.enrichment.cache import cache_key, enrich_with_cache
 from orchestration.lib.enrichment.prompts import PROMPT_VERSION
 from orchestration.lib.enrichment.schema import EnrichmentInput, warehouse_rows
@@ -48,6 +49,12 @@ def _enrichment_input(row: tuple) -> EnrichmentInput:
     return EnrichmentInput(
         item_id=item_id, text=text, text_hash=text_hash, channel=channel, question=question
     )
+
+
+def _model_calls(enricher) -> int:
+    """Requests the enricher has sent to its model so far (the built-in model sends none)."""
+    stats = getattr(enricher, "stats", None)
+    return getattr(stats, "calls", 0)
 
 
 def _shares(con, start: date, end: date) -> dict[str, float]:
@@ -114,7 +121,29 @@ def build_enrichment_assets(
             rows = con.execute(WINDOW_ITEMS_SQL, [start, end]).fetchall()
         items = [_enrichment_input(row) for row in rows]
         enricher = enrichment.enricher()
-        results, stats = enrich_with_cache(enricher, enrichment.cache(), items)
+        cache = enrichment.cache()
+        # Before any call: what the uncached items will cost, and the budget stop.
+        keys = {cache_key(item, enricher): item for item in items}
+        cached = cache.get_many(keys)
+        run = estimate(enricher, [item for key, item in keys.items() if key not in cached])
+        context.log.info(
+            f"{enricher.model_id}: {len(cached):,} distinct texts cached; {run.describe()}"
+        )
+        try:
+            check_budget(run, enrichment.budget_usd)
+        except BudgetExceeded as exc:
+            raise dg.Failure(
+                str(exc),
+                metadata={
+                    "estimated_calls": run.calls,
+                    "estimated_cost_usd": run.cost_usd,
+                    "budget_usd": enrichment.budget_usd,
+                },
+            ) from None
+        calls_before = _model_calls(enricher)
+        results, stats = enrich_with_cache(
+            enricher, cache, items, batch_size=getattr(enricher, "cache_batch_size", 32)
+        )
         failed = sum(r.status == "failed" for r in results)
         context.log.info(
             f"labelled {len(items)} items with {enricher.model_id}: {stats['cache_hits']} from "
@@ -126,12 +155,14 @@ def build_enrichment_assets(
                 "window_end": end.isoformat(),
                 "items": len(items),
                 "cache_hits": stats["cache_hits"],
-                "model_calls": stats["model_calls"],
+                "model_calls": _model_calls(enricher) - calls_before,
                 "items_sent": stats["items_sent"],
                 "failures_to_review": failed,
                 "tokens_in": sum(r.tokens_in or 0 for r in results),
                 "tokens_out": sum(r.tokens_out or 0 for r in results),
                 "estimated_cost_usd": round(sum(r.cost_usd or 0 for r in results), 4),
+                "preflight_estimated_calls": run.calls,
+                "preflight_estimated_cost_usd": run.cost_usd,
                 "model": enricher.model_id,
                 "prompt_version": enricher.prompt_version,
                 "taxonomy_version": enricher.taxonomy_version,
