@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from .client import ImisClient
 from .entities import generic_entity, identity_elements, row_values
-from .errors import ImisRequestError, ImisRetriesExhausted
+from .errors import ImisRequestError, ImisResponseError, ImisRetriesExhausted
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,6 +35,28 @@ DEFAULT_ATTEMPTS = 5
 
 class ImisWriteError(ImisRequestError):
     """A write still had an unknown outcome after every attempt."""
+
+
+class ImisWriteRejected(ImisResponseError):
+    """iMIS refused a write (4xx): final, never retried. The message names the write, the
+    status and iMIS's own reason, e.g. an unknown property of the panel source."""
+
+
+def _rejected(what: str, exc: ImisRequestError) -> ImisWriteRejected:
+    return ImisWriteRejected(
+        f"{what} was rejected by iMIS (not retried)",
+        method=exc.method,
+        path=exc.path,
+        params=exc.params,
+        status=exc.status,
+        server_message=exc.server_message,
+    )
+
+
+def _eq(value: Any) -> str:
+    """An explicit Equal filter, so a value holding a colon (`pulse:src:1`) is never read as
+    an operator (API.md 2.3)."""
+    return f"eq:{value}"
 
 
 def _unknown_outcome(exc: ImisRequestError) -> bool:
@@ -72,7 +94,7 @@ def _write_with_lookup(
             return write(existing), created
         except ImisRequestError as exc:
             if not _unknown_outcome(exc):
-                raise
+                raise _rejected(what, exc) from None
             last = exc
             log.info("%s: outcome unknown (%s); checking before retry %d", what, exc, attempt + 1)
             found = lookup()
@@ -102,7 +124,7 @@ def find_panel_row(
     parent_field: str = "ID",
 ) -> list[str] | None:
     """The identity (`[ID, Ordinal]`) of the contact's row whose key properties match, if any."""
-    for raw in client.iter_rows(entity, {parent_field: parent_id}):
+    for raw in client.iter_rows(entity, {parent_field: _eq(parent_id)}):
         if _matches(row_values(raw), key_fields):
             return identity_elements(raw)
     return None
@@ -167,8 +189,8 @@ def find_activity(
     client: ImisClient, party_id: str, activity_type: str, key_fields: Mapping[str, Any]
 ) -> str | None:
     """The SEQN of the contact's activity of this type whose key properties match, if any."""
-    filters = {"PartyId": party_id, "ACTIVITY_TYPE": activity_type}
-    filters.update({k: str(v) for k, v in key_fields.items()})
+    filters = {"PartyId": _eq(party_id), "ACTIVITY_TYPE": _eq(activity_type)}
+    filters.update({k: _eq(v) for k, v in key_fields.items()})
     for raw in client.iter_rows("Activity", filters):
         values = row_values(raw)
         if _matches(values, key_fields):
@@ -216,7 +238,9 @@ def create_activity(
 
 
 def find_group_member(client: ImisClient, group_id: str, party_id: str) -> str | None:
-    for raw in client.iter_rows("GroupMember", {"GroupId": group_id, "PartyId": party_id}):
+    for raw in client.iter_rows(
+        "GroupMember", {"GroupId": _eq(group_id), "PartyId": _eq(party_id)}
+    ):
         return str(raw.get("GroupMemberId") or "") or None
     return None
 
@@ -248,3 +272,38 @@ def add_group_member(
         return str(saved.get("GroupMemberId")) if isinstance(saved, dict) else ""
 
     return _write_with_lookup(f"group {group_id} member {party_id}", lookup, write, attempts)
+
+
+def find_group_id(client: ImisClient, name: str) -> str | None:
+    """The GroupId of the group with this exact name (`GET /api/GroupSummary?Name=`, API.md 5.3)."""
+    for raw in client.iter_rows("GroupSummary", {"Name": _eq(name)}):
+        values = row_values(raw)
+        if _same(values.get("Name"), name) and values.get("GroupId"):
+            return str(values["GroupId"])
+    return None
+
+
+# -- preflight -------------------------------------------------------------------------------
+
+
+def entity_properties(client: ImisClient, entity: str) -> set[str] | None:
+    """Check that `/api/{entity}` exists (a clear error naming it when not) and return the
+    property names of one of its rows, or None when it has no row yet to learn them from.
+
+    Panel sources are created in the iMIS UI (API.md 5.1); a missing one answers 404.
+    """
+    try:
+        page = client.get_page(f"/api/{entity}", {"limit": 1, "offset": 0})
+    except ImisResponseError as exc:
+        if exc.status == 404:
+            raise ImisWriteRejected(
+                f"the iMIS entity {entity!r} does not exist: create the panel source "
+                f"{entity!r} in RiSE > Panel Designer (or set its name in the write-back "
+                "configuration)",
+                method=exc.method, path=exc.path, status=exc.status,
+                server_message=exc.server_message,
+            ) from None  # fmt: skip
+        raise
+    if not page.items:
+        return None
+    return set(row_values(page.items[0]))

@@ -1,0 +1,1 @@
+"""Alert sensors: emerging issues, new high-urgency items and failed runs."""

@@ -1,0 +1,27 @@
+"""Alerts (no Dagster): what deserves one (spikes, new high-urgency items, failed runs), where
+it goes (webhook, e-mail), and the log that sends each one once."""
+
+from .config import AlertConfig, AlertConfigError
+from .detect import Alert, read_alerts, run_failure_alert, spike_alert, urgent_alert
+from .dispatch import DispatchReport, dispatch
+from .log import AlertLog
+from .sinks import EmailSink, Sink, SinkError, WebhookSink, build_sinks, slack_payload
+
+__all__ = [
+    "Alert",
+    "AlertConfig",
+    "AlertConfigError",
+    "AlertLog",
+    "DispatchReport",
+    "EmailSink",
+    "Sink",
+    "SinkError",
+    "WebhookSink",
+    "build_sinks",
+    "dispatch",
+    "read_alerts",
+    "run_failure_alert",
+    "slack_payload",
+    "spike_alert",
+    "urgent_alert",
+]

@@ -1,0 +1,165 @@
+"""What deserves an alert, read from the PUBLISHED marts (marts.duckdb) with one short
+read-only connection: spikes of `emerging_issues` and new high-urgency items of `fct_feedback`.
+
+Each alert has a key that names the issue and its period (`spike:<topic>:<segment>:<week>`,
+`urgent:<item>`, `run_failure:<run>`), so the alert log sends it once however often the
+sensor looks. Messages carry topics, segments, counts and links, never item text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import duckdb
+
+SPIKES_SQL = """
+select week_start, topic_key, topic_label, segment_type, segment_value, item_count,
+       negative_count, net_sentiment_score, nss_change, robust_z, evidence_item_ids
+from emerging_issues
+where is_spike and week_start >= ?
+order by week_start, robust_z desc, topic_key, segment_type, segment_value
+"""
+LATEST_WEEK_SQL = "select max(week_start) from emerging_issues"
+URGENT_SQL = """
+select item_id, channel, created_at, primary_topic, sentiment_label
+from fct_feedback
+where urgency_level = 'high' and created_at >= ?
+order by created_at, item_id
+"""
+LATEST_ITEM_SQL = "select max(created_at) from fct_feedback"
+
+
+@dataclass(frozen=True)
+class Alert:
+    key: str  # issue + period: the de-duplication key
+    kind: str  # spike | urgent_item | run_failure
+    title: str
+    text: str
+    link: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def _fmt(value: Any, spec: str = "") -> str:
+    if value is None:
+        return "n/a"
+    return format(value, spec) if spec else str(value)
+
+
+def spike_alert(row: dict[str, Any], app_url: str) -> Alert:
+    week = row["week_start"]
+    week_text = week.isoformat() if isinstance(week, date) else str(week)
+    segment = (
+        "all members"
+        if row["segment_type"] == "all"
+        else f"{row['segment_type']} {row['segment_value']}"
+    )
+    label = row.get("topic_label") or row["topic_key"]
+    params: dict[str, str] = {"topic": row["topic_key"]}
+    if row["segment_type"] in ("tier", "chapter"):
+        params[row["segment_type"]] = str(row["segment_value"])
+    link = f"{app_url}/emerging?{urlencode(params)}"
+    nss_change = row.get("nss_change")
+    text = (
+        f"Emerging issue: {label} among {segment}, week of {week_text}: "
+        f"{row['negative_count']} negative of {row['item_count']} mentions, "
+        f"NSS {_fmt(row.get('net_sentiment_score'), '.0f')} "
+        f"(change {_fmt(nss_change, '+.0f')}), robust z {_fmt(row.get('robust_z'), '.1f')}."
+    )
+    evidence = list(row.get("evidence_item_ids") or [])
+    return Alert(
+        key=f"spike:{row['topic_key']}:{row['segment_type']}:{row['segment_value']}:{week_text}",
+        kind="spike",
+        title=f"Member Pulse: {label} spiking among {segment}",
+        text=text,
+        link=link,
+        fields={
+            "topic": label,
+            "topic_key": row["topic_key"],
+            "segment": segment,
+            "week_start": week_text,
+            "spike_size": int(row["negative_count"]),
+            "mentions": int(row["item_count"]),
+            "nss_change": None if nss_change is None else round(float(nss_change), 1),
+            "evidence_items": len(evidence),
+        },
+    )
+
+
+def urgent_alert(row: dict[str, Any], app_url: str) -> Alert:
+    created = row["created_at"]
+    when = created.strftime("%Y-%m-%d %H:%M") if isinstance(created, datetime) else str(created)
+    topic = row.get("primary_topic") or "no topic"
+    return Alert(
+        key=f"urgent:{row['item_id']}",
+        kind="urgent_item",
+        title=f"Member Pulse: high-urgency {row['channel']} feedback on {topic}",
+        text=(
+            f"New high-urgency item {row['item_id']} ({row['channel']}, {when}), "
+            f"sentiment {row.get('sentiment_label') or 'unlabelled'}, topic {topic}. "
+            "Open it in the review queue."
+        ),
+        link=f"{app_url}/review?{urlencode({'item': row['item_id']})}",
+        fields={"item_id": row["item_id"], "channel": row["channel"], "topic": topic},
+    )
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    rows = con.execute(
+        "select 1 from information_schema.tables where table_name = ?", [name]
+    ).fetchall()
+    return bool(rows)
+
+
+def read_alerts(
+    marts: Path,
+    app_url: str,
+    *,
+    spike_lookback_weeks: int = 1,
+    urgent_items: bool = True,
+    urgent_lookback_days: int = 2,
+) -> list[Alert]:
+    """Spikes of the latest week(s) and high-urgency items close to the newest item.
+
+    "Latest" is the data's own clock (the newest week and item in the marts), so a first
+    evaluation never replays the whole history, and a stalled pipeline raises nothing new.
+    """
+    con = duckdb.connect(str(marts), read_only=True, config={"threads": 1, "memory_limit": "256MB"})
+    try:
+        alerts: list[Alert] = []
+        if _has_table(con, "emerging_issues"):
+            latest = con.execute(LATEST_WEEK_SQL).fetchall()[0][0]
+            if latest is not None:
+                since = latest - timedelta(weeks=spike_lookback_weeks)
+                alerts += [spike_alert(r, app_url) for r in _rows(con, SPIKES_SQL, [since])]
+        if urgent_items and _has_table(con, "fct_feedback"):
+            newest = con.execute(LATEST_ITEM_SQL).fetchall()[0][0]
+            if newest is not None:
+                since = newest - timedelta(days=urgent_lookback_days)
+                alerts += [urgent_alert(r, app_url) for r in _rows(con, URGENT_SQL, [since])]
+        return alerts
+    finally:
+        con.close()
+
+
+def run_failure_alert(
+    run_id: str, job_name: str, message: str | None, failed_steps: list[str], dagster_url: str
+) -> Alert:
+    steps = ", ".join(failed_steps[:10]) or "unknown step"
+    return Alert(
+        key=f"run_failure:{run_id}",
+        kind="run_failure",
+        title=f"Member Pulse: Dagster run of {job_name} failed",
+        text=f"Run {run_id[:8]} of {job_name} failed in {steps}. {(message or '')[:300]}".strip(),
+        link=f"{dagster_url}/runs/{run_id}",
+        fields={"run_id": run_id, "job": job_name, "failed_steps": failed_steps[:10]},
+    )
