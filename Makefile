@@ -10,7 +10,8 @@ export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: install pipeline demo test test-slow lint check-defs dbt-parse clean \
-        eval-redaction bench-redaction
+        eval-redaction bench-redaction bench-ingest bench-enrichment-llm writeback-dry-run \
+        train-builtin eval-enrichment bench-enrichment
 
 # The venv is rebuilt from the hash-pinned lock whenever the lock or pyproject changes. uv
 # installs from the package index only; bytecode is compiled once here because the sessions'
@@ -52,6 +53,29 @@ eval-redaction: install
 
 bench-redaction: install
 	$(PY) -m bench.redaction.throughput
+
+# The built-in model: retrain it reproducibly (same data, same bytes; see its manifest),
+# evaluate it against VADER on every labelled set, and measure its throughput.
+train-builtin: install
+	$(PY) -m orchestration.lib.enrichment.training --evaldata ../shared/evaldata
+
+eval-enrichment: install
+	$(PY) -m bench.enrichment.evaluate
+
+bench-enrichment: install
+	$(PY) -m bench.enrichment.throughput
+
+# Connector read throughput from the sandbox at 100,000 items, 0 and 50 ms per request.
+bench-ingest: install
+	$(PY) -m bench.ingest.throughput
+
+# The litellm enricher against the fake model server (250 ms a call): batching, cache, faults.
+bench-enrichment-llm: install
+	$(PY) -m bench.enrichment_llm.throughput
+
+# What write-back would send to iMIS, as JSON lines; sends nothing.
+writeback-dry-run: install
+	$(PY) -m orchestration.lib.writeback
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs

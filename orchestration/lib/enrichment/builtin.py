@@ -3,9 +3,12 @@
 It is the embedded default (`make demo` needs no network and no keys) and the fallback when no
 language model is configured. It is made of three replaceable parts:
 
-- a `SentimentScorer` (default `LexiconSentimentScorer`: VADER plus an association-domain
-  lexicon with negation handling). A trained classifier with the same `score()` method can
-  replace it without changing anything else: `BuiltinEnricher(taxonomy, sentiment=...)`.
+- a `SentimentScorer`. The default is `TrainedSentimentScorer`: the shipped trained model
+  (`trained.py`; word and character tf-idf plus the lexicon scorer's VADER and domain-phrase
+  features, logistic-regression heads; numpy-only inference) whose artifact is checked
+  against its manifest's sha256 on load. Its action-needed head is an urgency signal.
+  `LexiconSentimentScorer` (VADER plus an association-domain lexicon with negation handling)
+  is the previous default and remains available: `BuiltinEnricher(taxonomy, sentiment=...)`.
 - a `TopicMatcher` built from the taxonomy at init: stemmed keyword n-grams and example-phrase
   unigrams/bigrams, IDF-weighted across topics, scored per sentence, so each topic's evidence
   is the exact sentence (a substring of the text) that triggered it.
@@ -27,9 +30,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+import numpy as np
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from orchestration.lib.enrichment.base import apply_urgency_rules, urgency_signals
+from orchestration.lib.enrichment.features import DENSE_NAMES, dense_features
 from orchestration.lib.enrichment.prompts import PROMPT_VERSION
 from orchestration.lib.enrichment.schema import (
     EVIDENCE_MAX_CHARS,
@@ -50,8 +55,11 @@ from orchestration.lib.enrichment.text import (
     truncate_words,
     window,
 )
+from orchestration.lib.enrichment.trained import CLASSES, TrainedModel, load_default
 from orchestration.lib.taxonomy import Taxonomy
 
+_DOMAIN_POS = DENSE_NAMES.index("domain_pos")
+_DOMAIN_NEG = DENSE_NAMES.index("domain_neg")
 MAX_TEXT_CHARS = 20_000  # longer texts are labelled on their first 20,000 characters
 SUMMARY_CHARS = 200
 NEUTRAL_BAND = 0.05  # |compound| below this is neutral (VADER's standard threshold)
@@ -243,22 +251,36 @@ class LexiconSentimentScorer:
             (re.compile(r"(?<![\w-])(?:" + p + r")(?![\w-])", re.IGNORECASE), w, neg)
             for p, w, neg in _DOMAIN_PHRASES
         ]
+        # One pass that tells whether any phrase can match (most texts have none).
+        self._any_domain = re.compile(
+            r"(?<![\w-])(?:" + "|".join(f"(?:{p})" for p, _, _ in _DOMAIN_PHRASES) + r")(?![\w-])",
+            re.IGNORECASE,
+        )
+
+    def components(self, text: str) -> tuple[dict[str, float], float, float]:
+        """(VADER scores with the domain lexicon, domain-phrase valence, combined compound)."""
+        if not text.strip():
+            return {"neg": 0.0, "neu": 0.0, "pos": 0.0, "compound": 0.0}, 0.0, 0.0
+        scores = self._vader.polarity_scores(_NEUTRAL_PHRASES.sub(" ", text))
+        domain = 0.0
+        taken: list[tuple[int, int]] = []
+        for pattern, weight, negatable in self._domain if self._any_domain.search(text) else ():
+            for m in pattern.finditer(text):
+                if any(m.start() < e and s < m.end() for s, e in taken):
+                    continue  # an earlier, more specific phrase already counted these words
+                taken.append((m.start(), m.end()))
+                domain += (
+                    -0.5 * weight if negatable and _negated_before(text, m.start()) else weight
+                )
+        total = _compound_to_sum(scores["compound"]) + domain
+        return scores, domain, _sum_to_compound(total)
 
     def valence(self, text: str) -> float:
         """A VADER-style unbounded valence sum for `text` (placeholders already neutralised)."""
         if not text.strip():
             return 0.0
-        total = _compound_to_sum(
-            self._vader.polarity_scores(_NEUTRAL_PHRASES.sub(" ", text))["compound"]
-        )
-        taken: list[tuple[int, int]] = []
-        for pattern, weight, negatable in self._domain:
-            for m in pattern.finditer(text):
-                if any(m.start() < e and s < m.end() for s, e in taken):
-                    continue  # an earlier, more specific phrase already counted these words
-                taken.append((m.start(), m.end()))
-                total += -0.5 * weight if negatable and _negated_before(text, m.start()) else weight
-        return total
+        scores, domain, _ = self.components(text)
+        return _compound_to_sum(scores["compound"]) + domain
 
     def estimate(self, total: float, *, mixed: bool = False, words: int = 10) -> SentimentEstimate:
         score = round(_sum_to_compound(total), 4)
@@ -281,6 +303,61 @@ class LexiconSentimentScorer:
 
     def score(self, texts: Sequence[str]) -> list[SentimentEstimate]:
         return [self.estimate(self.valence(t), words=len(t.split())) for t in texts]
+
+
+class TrainedSentimentScorer:
+    """The shipped trained model as a `SentimentScorer` (plus its action-needed head).
+
+    label = the most probable class; score = P(positive) - P(negative) (its sign always agrees
+    with the label); confidence = the winning class's probability.
+
+    Domain prior: the association-domain phrases of the lexicon ("charged twice", "locked
+    out", "has not arrived", "worth every penny") are also model features, but the public,
+    shippable training data hardly contain them, so their learned weights are small. Their
+    valence (VADER units, clipped to +-4) is therefore added to the logits as a fixed prior:
+    DOMAIN_PRIOR x valence to the negative (or positive) class. Hand-set, not trained; it
+    bumps VERSION when changed, so cached labels of another setting are never reused.
+    """
+
+    VERSION = "trained-v1"
+    DOMAIN_PRIOR = 1.2
+
+    def __init__(self, model: TrainedModel | None = None) -> None:
+        self.model = model or load_default()
+        # The artifact's hash is part of the id, so cached labels from another model are
+        # never reused (the cache key holds the model id).
+        self.model_id = f"{self.VERSION}.{self.model.sha256[:8]}"
+
+    def score(self, texts: Sequence[str]) -> list[SentimentEstimate]:
+        return self.score_with_action(texts)[0]
+
+    def action(self, texts: Sequence[str]) -> list[float]:
+        """P(the text asks the reader to act or reply), per text."""
+        return self.score_with_action(texts)[1]
+
+    def score_with_action(
+        self, texts: Sequence[str]
+    ) -> tuple[list[SentimentEstimate], list[float]]:
+        """Sentiment estimates and action-needed probabilities, from one pass over `texts`."""
+        texts = list(texts)
+        if not texts:
+            return [], []
+        dense = dense_features(texts)
+        shift = np.zeros((len(texts), 3))
+        shift[:, 0] = self.DOMAIN_PRIOR * 4.0 * dense[:, _DOMAIN_NEG]
+        shift[:, 2] = self.DOMAIN_PRIOR * 4.0 * dense[:, _DOMAIN_POS]
+        proba, action = self.model.predict(texts, dense=dense, shift=shift)
+        out = []
+        for p in proba:
+            k = int(p.argmax())
+            score = round(float(p[2] - p[0]), 4)
+            label: SentimentLabel = CLASSES[k]  # type: ignore[assignment]
+            if label == "positive":
+                score = max(score, 0.0)
+            elif label == "negative":
+                score = min(score, 0.0)
+            out.append(SentimentEstimate(label, score, round(float(p[k]), 3)))
+        return out, [round(float(a), 4) for a in action]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -533,7 +610,7 @@ class BuiltinEnricher:
 
     def __init__(self, taxonomy: Taxonomy, *, sentiment: SentimentScorer | None = None) -> None:
         self.taxonomy = taxonomy
-        self.sentiment = sentiment or LexiconSentimentScorer()
+        self.sentiment = sentiment or TrainedSentimentScorer()
         self.topics = TopicMatcher(taxonomy)
         self.model_id = f"builtin:{self.sentiment.model_id}"
         self.prompt_version = PROMPT_VERSION
@@ -589,7 +666,12 @@ class BuiltinEnricher:
 
         # Sentence sentiment (placeholders neutralised), the item's from their sum.
         plain = {i: neutralise_placeholders(sentences[i]) for i in scored}
-        estimates = self.sentiment.score([plain[i] for i in scored])
+        with_action = getattr(self.sentiment, "score_with_action", None)
+        actions: list[float] | None = None
+        if with_action is not None:
+            estimates, actions = with_action([plain[i] for i in scored])
+        else:
+            estimates = self.sentiment.score([plain[i] for i in scored])
         sentence_sentiment = dict(zip(scored, estimates, strict=True))
         item_estimate = self._item_sentiment(plain, sentence_sentiment, language)
 
@@ -609,9 +691,7 @@ class BuiltinEnricher:
                 )
             )
 
-        urgency = Urgency(level="low")
-        if item_estimate.score <= -0.5 and _ACTION_RE.search(body):
-            urgency = Urgency(level="medium", reasons=["strongly negative and asks for action"])
+        urgency = self._urgency(body, actions, item_estimate)
 
         return ItemLabels(
             sentiment=Sentiment(
@@ -628,6 +708,33 @@ class BuiltinEnricher:
             inappropriate=bool(_ABUSE_RE.search(body)),
         )
 
+    ACTION_THRESHOLD = 0.5
+    NEGATIVE_FOR_URGENCY = -0.4
+
+    def _urgency(self, body: str, actions: list[float] | None, item: SentimentEstimate) -> Urgency:
+        """Medium when the item is clearly negative AND asks for action (before the rules).
+
+        With the trained scorer "asks for action" is the request-word pattern or its
+        action-needed head (trained on Enron e-mail sentences that ask for a reply or an
+        action) on any sentence; with another scorer the pattern alone, on a more strongly
+        negative item.
+        """
+        if actions is None:
+            if item.score <= -0.5 and _ACTION_RE.search(body):
+                return Urgency(level="medium", reasons=["strongly negative and asks for action"])
+            return Urgency(level="low")
+        if item.label != "negative" or item.score > self.NEGATIVE_FOR_URGENCY:
+            return Urgency(level="low")
+        if _ACTION_RE.search(body):
+            return Urgency(level="medium", reasons=["negative and asks for action"])
+        p_action = max(actions, default=0.0)
+        if p_action >= self.ACTION_THRESHOLD:
+            return Urgency(
+                level="medium",
+                reasons=[f"negative and asks for action (action-needed {p_action:.2f})"],
+            )
+        return Urgency(level="low")
+
     def _item_sentiment(
         self, plain: dict[int, str], per_sentence: dict[int, SentimentEstimate], language: str
     ) -> SentimentEstimate:
@@ -639,6 +746,8 @@ class BuiltinEnricher:
             mixed = {"positive", "negative"} <= {e.label for e in per_sentence.values()}
             words = sum(len(t.split()) for t in plain.values())
             estimate = scorer.estimate(total, mixed=mixed, words=words)
+        elif len(plain) == 1:
+            estimate = next(iter(per_sentence.values()))  # the item is its one sentence
         else:
             estimate = scorer.score([" ".join(plain.values())])[0]
         if language not in ("en", "und"):

@@ -6,7 +6,12 @@ import pytest
 
 from orchestration.lib.config import DEFAULT_TAXONOMY
 from orchestration.lib.enrichment.base import Enricher, apply_urgency_rules
-from orchestration.lib.enrichment.builtin import BuiltinEnricher, SentimentEstimate, detect_language
+from orchestration.lib.enrichment.builtin import (
+    BuiltinEnricher,
+    LexiconSentimentScorer,
+    SentimentEstimate,
+    detect_language,
+)
 from orchestration.lib.enrichment.prompts import PROMPT_VERSION
 from orchestration.lib.enrichment.schema import (
     EVIDENCE_MAX_CHARS,
@@ -44,7 +49,9 @@ def _ok(enricher: BuiltinEnricher, text: str) -> ItemLabels:
 
 def test_is_an_enricher(enricher: BuiltinEnricher, taxonomy: Taxonomy) -> None:
     assert isinstance(enricher, Enricher)
-    assert enricher.model_id == "builtin:lexicon-v1"
+    assert enricher.model_id.startswith("builtin:trained-v1.")  # the shipped trained model
+    lexicon = BuiltinEnricher(taxonomy, sentiment=LexiconSentimentScorer())
+    assert lexicon.model_id == "builtin:lexicon-v1"
     assert enricher.prompt_version == PROMPT_VERSION
     assert enricher.taxonomy_version == taxonomy.version
 
