@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: install pipeline demo test test-slow lint check-defs dbt-parse clean \
         eval-redaction bench-redaction bench-ingest bench-enrichment-llm writeback-dry-run \
-        train-builtin eval-enrichment bench-enrichment
+        train-builtin eval-enrichment bench-enrichment bench-app
 
 # The venv is rebuilt from the hash-pinned lock whenever the lock or pyproject changes. uv
 # installs from the package index only; bytecode is compiled once here because the sessions'
@@ -72,6 +72,10 @@ bench-ingest: install
 # The litellm enricher against the fake model server (250 ms a call): batching, cache, faults.
 bench-enrichment-llm: install
 	$(PY) -m bench.enrichment_llm.throughput
+
+# Each dashboard page's query time (median, p95) on marts built from 1,000,000 items.
+bench-app: install
+	$(PY) -m bench.app.page_queries
 
 # What write-back would send to iMIS, as JSON lines; sends nothing.
 writeback-dry-run: install
