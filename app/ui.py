@@ -7,6 +7,7 @@ before display, so markup in a text is shown as text and never rendered.
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Iterable
 from datetime import date
@@ -81,6 +82,20 @@ def verbatim(text: str | None, quote: str | None, caption: str) -> None:
             + highlight_html(text, quote)
             + "</div>"
         )
+
+
+def reasons_text(value: Any) -> str:
+    """Urgency reasons (a JSON list in the marts) as plain text: "a; b"."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return ""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    if isinstance(value, str):
+        return value
+    return "; ".join(str(v).removeprefix("rule: ") for v in value)
 
 
 def split_ids(value: Any) -> list[str]:

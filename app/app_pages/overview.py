@@ -142,7 +142,10 @@ with st.container(border=True):
         if items.empty:
             ui.empty("No open high-urgency items in this period.")
         else:
-            items = items.assign(primary_topic=[ctx.topic_label(t) for t in items["primary_topic"]])
+            items = items.assign(
+                primary_topic=[ctx.topic_label(t) for t in items["primary_topic"]],
+                urgency_reasons=[ui.reasons_text(r) for r in items["urgency_reasons"]],
+            )
             st.dataframe(
                 items,
                 hide_index=True,

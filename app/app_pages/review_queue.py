@@ -66,13 +66,30 @@ if visible.empty:
 
 with st.container(border=True):
     st.dataframe(
-        visible.drop(columns=["redacted_text"]),
+        visible.drop(columns=["redacted_text"]).assign(
+            urgency_reasons=[ui.reasons_text(r) for r in visible["urgency_reasons"]]
+        ),
         hide_index=True,
         width="stretch",
         column_config={
             "queue_rank": "Rank",
             "queue_reason": "Reason",
             "item_id": "Item",
+            "channel": "Channel",
+            "source_name": "Source",
+            "member_tier": "Tier",
+            "member_chapter": "Chapter",
+            "sentiment_label": "Sentiment",
+            "urgency_level": "Urgency",
+            "primary_topic": "Topic",
+            "enrichment_status": "Labelling",
+            "failure_reason": "Why labelling failed",
+            "case_action": "Case",
+            "urgency_reasons": "Urgency reasons",
+            "is_decided": "Decided",
+            "latest_decision_at": st.column_config.DatetimeColumn(
+                "Decided (marts)", format="D MMM YYYY, HH:mm"
+            ),
             "created_at": st.column_config.DatetimeColumn("Created", format="D MMM YYYY"),
             "sentiment_confidence": st.column_config.NumberColumn("Confidence", format="%.2f"),
             "summary": st.column_config.TextColumn("Summary", width="medium"),

@@ -84,3 +84,13 @@ def test_pages_live_outside_a_pages_folder() -> None:
     # Streamlit's legacy multipage mode would rerun a page without the entry point (no sign-in).
     assert not (APP.parent / "pages").exists()
     assert (APP.parent / "app_pages" / "overview.py").exists()
+
+
+def test_urgency_reasons_read_as_plain_text():
+    from app.ui import reasons_text
+
+    assert reasons_text('["rule: billing error or double charge", "deadline"]') == (
+        "billing error or double charge; deadline"
+    )
+    assert reasons_text(None) == "" and reasons_text("[]") == ""
+    assert reasons_text("not json") == "not json"
