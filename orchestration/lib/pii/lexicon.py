@@ -144,17 +144,89 @@ def gazetteer() -> Gazetteer:
     return Gazetteer(first=frozenset(first_set), last=frozenset(last_set))
 
 
+# Words that label a field or line in forms and e-mail headers ("Date:", "Subject:"), and
+# nationalities / languages, which are capitalised without being names.
+FORM_LABELS = _words(
+    """
+    date subject re fw fwd note notes address phone email mail name names time title website
+    web company organization organisation job position status comments comment question answer
+    user bot agent customer caller summary description details reason category priority
+    """
+)
+NATIONALITIES = _words(
+    """
+    american british english french german spanish italian portuguese dutch danish swedish
+    norwegian finnish icelandic polish czech slovak hungarian romanian bulgarian greek turkish
+    russian ukrainian irish scottish welsh canadian mexican brazilian argentinian chinese
+    japanese korean indian pakistani vietnamese thai filipino indonesian african nigerian
+    kenyan egyptian australian european asian latino hispanic jewish muslim christian catholic
+    arab arabic hebrew hindi mandarin cantonese swiss austrian belgian croatian serbian
+    slovenian estonian latvian lithuanian cypriot israeli iranian persian
+    """
+)
+
+
+def _english_word_file() -> frozenset[str]:
+    from pathlib import Path
+
+    path = Path(__file__).with_name("english_words.txt")
+    if not path.exists():  # a packaging mistake: fewer ordinary words, never an error
+        return frozenset()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for w in lines if w and not w.startswith("#"))
+
+
+def _vader_words() -> frozenset[str]:
+    try:
+        from importlib import resources
+
+        text = (resources.files("vaderSentiment") / "vader_lexicon.txt").read_text(
+            encoding="utf-8", errors="replace"
+        )
+    except (ImportError, FileNotFoundError, OSError):
+        return frozenset()
+    words = (line.split("\t", 1)[0] for line in text.splitlines())
+    return frozenset(w for w in words if w.isalpha() and w.islower() and len(w) >= 2)
+
+
+@functools.cache
+def _countries() -> frozenset[str]:
+    from faker.providers.address.en_US import Provider as Address
+
+    return frozenset(c.casefold() for c in Address.countries if c.isalpha())  # one word only
+
+
 @functools.cache
 def ordinary_words() -> frozenset[str]:
+    """Words a gazetteer name must not be mistaken for without a context: Faker's lorem list,
+    spaCy's stop words, months and days, ambiguous names, form labels, nationalities, country
+    names that are not US first names, VADER's lexicon and `english_words.txt` (common lowercase
+    words of informal English text)."""
     from faker.providers.lorem.en_US import Provider as Lorem
+    from faker.providers.person.en_US import Provider as Person
     from spacy.lang.en.stop_words import STOP_WORDS
 
+    us_first = {n.casefold() for n in (*Person.first_names_male, *Person.first_names_female)}
     return frozenset(
         {w.casefold() for w in Lorem.word_list}
         | {w.casefold() for w in STOP_WORDS}
         | MONTHS_AND_DAYS
         | AMBIGUOUS_NAMES
+        | FORM_LABELS
+        | NATIONALITIES
+        | (_countries() - us_first)
+        | (_vader_words() - us_first)
+        | (_english_word_file() - us_first)
     )
+
+
+# Endings that mark a token as a surname in many languages ("Musliyevich", "Tomaszewski",
+# "Sigmundsdottir", "Miletic"); used only with other evidence (a context, a second token).
+NAME_ENDINGS = (
+    "ov", "ova", "ev", "eva", "ski", "ska", "sky", "cki", "cka", "sson", "dottir", "d\u00f3ttir",
+    "ic", "i\u0107", "vich", "vych", "enko", "escu", "oglu", "o\u011flu", "yan", "idze",
+    "shvili", "ov\u00e1", "ovna", "evna", "moto", "yama", "kawa", "mura", "hashi", "zadeh",
+)  # fmt: skip
 
 
 @functools.cache

@@ -25,6 +25,12 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 _DIGIT = re.compile(r"\d")
+# Pre-filters: a superset of what each recognizer's patterns can match, one quick search each
+# (7 digits with at most 4 separator characters between two of them, 12 for a card, ...).
+_PHONE_HINT = re.compile(r"\d(?:[ \t.\-()]{0,4}\d){6}")
+_CARD_HINT = re.compile(r"\d(?:[ \-]?\d){11}")
+_SSN_HINT = re.compile(r"\d{5}-\d{4}|\d{3}-\d{6}|\d{3}[- .]?\d{2}[- .]?\d{4}")
+_IP_HINT = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d|[0-9a-f]{0,4}:[0-9a-f]{0,4}:")
 
 
 @dataclass(slots=True)
@@ -175,7 +181,7 @@ def phone_recognizer() -> RegexRecognizer:
             (_PHONE_AFTER_WORD, 1, 0.6),
             (_PHONE_BEFORE_LABEL, 1, 0.6),
         ],
-        wants=lambda f: f.digits >= 7,
+        wants=lambda f: f.digits >= 7 and _PHONE_HINT.search(f.lower) is not None,
         validator=_phone_ok,
     )
 
@@ -203,7 +209,7 @@ class CardRecognizer(CreditCardRecognizer):
         super().__init__(name="CreditCardRecognizer")
 
     def wants(self, f: Features) -> bool:
-        return f.digits >= 12
+        return f.digits >= 12 and _CARD_HINT.search(f.lower) is not None
 
     def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
         out = list(super().analyze(text, entities, nlp_artifacts, regex_flags))
@@ -233,7 +239,7 @@ class SsnRecognizer(UsSsnRecognizer):
         super().__init__(name="UsSsnRecognizer")
 
     def wants(self, f: Features) -> bool:
-        return f.digits >= 9
+        return f.digits >= 9 and _SSN_HINT.search(f.lower) is not None
 
     def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
         out = []
@@ -254,7 +260,7 @@ class IpAddressRecognizer(IpRecognizer):
         super().__init__(name="IpRecognizer")
 
     def wants(self, f: Features) -> bool:
-        return f.digits >= 2 and ("." in f.lower or ":" in f.lower)
+        return f.digits >= 2 and _IP_HINT.search(f.lower) is not None
 
     def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
         return [
@@ -374,74 +380,299 @@ class UrlRecognizer(RegexRecognizer):
 
 
 # -- street address ------------------------------------------------------------------------------
+# A street line is a building number, a street name and either a street-type word (US/UK/CA
+# suffixes from Faker's en_US list, "Rue"/"Via"/"ul." before the name, "...strasse"/"...vej"
+# compounds) or a house number after the name ("Koskikatu 25"), then optionally units, a city,
+# a state or province and a postcode, on the same line or on the lines below. PO boxes, US
+# military addresses and street corners ("the corner of Elm St and 5th Ave") count too.
 _CORE_SUFFIX = (
     r"Street|St|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl"
     r"|Terrace|Ter|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq|Trail|Trl|Plaza|Loop|Pike"
-    r"|Alley|Row|Crescent|Close|Expressway|Freeway|Turnpike|Route|Rte"
+    r"|Alley|Row|Crescent|Cres|Close|Expressway|Freeway|Turnpike|Route|Rte|Gardens|Grove"
+    r"|Mews|Walk|Hill|Green"
 )
-_ADDRESS_TAIL = (
-    r"(?:[ \t]+(?:[NSEW]|N[EW]|S[EW])\b\.?)?"
-    r"(?P<unit>[ \t]*,?[ \t]*(?:Suite|Ste|Apt|Apartment|Unit|Floor|Fl|Room|Rm|Bldg|Building|#)\.?"
-    r"[ \t]*#?[ \t]*[\w\-]{1,6})?"
-    r"(?P<city>[ \t]*,[ \t]*[A-Z][a-zA-Z.]+(?:[ \t]+[A-Z][a-zA-Z.]+){0,2}"
-    r"(?:[ \t]*,?[ \t]*[A-Z]{2}\b(?:[ \t]+\d{5}(?:-\d{4})?)?|[ \t]+\d{5}(?:-\d{4})?))?"
+_UP = r"A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017d\u0391-\u03a9\u0410-\u042f"
+_CAP = r"(?:[" + _UP + r"][\w'\u2019.\-]*)"
+_PARTICLE = (
+    r"(?:de|del|della|delle|dei|degli|di|da|do|dos|das|du|des|la|le|les|los|las|van|von|der"
+    r"|den|ten|ter|e|y|i|of|the|na|nad|pod|am|an|im|auf|zum|zur|el|al|a|ul\.|al\.|os\.|bd\."
+    r"|rue|rua|via|calle|avenida|avenue|chemin|route|place|piazza|strada|trg|ulica|street)"
 )
-_ADDRESS_HEAD = (
-    r"(?<![\w.,\-/])(?P<number>\d{1,6})[A-Za-z]?(?:-\d{1,4})?[ \t]+"
-    r"(?:(?:[NSEW]|N\.?[EW]|S\.?[EW]|North|South|East|West)\.?[ \t]+)?"
-    r"(?:(?:[A-Z][\w'.\-]*|\d{1,3}(?:st|nd|rd|th))[ \t]+){1,4}"
+_STREET_PREFIX = (
+    r"Rue|Rua|R\u00faa|Via|Viale|Vicolo|Corso|Piazza|Piazzale|Largo|Strada|Avenida|Avda|Av|Avenue|Calle"
+    r"|Carrer|Camino|Paseo|Plaza|Pra\u00e7a|Travessa|Rodovia|Estrada|Alameda|Boulevard|Bd|Chemin"
+    r"|Route|Place|Quai|All\u00e9e|Impasse|Cours|Trg|N\u00e1m\u011bst\u00ed|Ulitsa|Ulica|Calea"
+    r"|Sokak|Caddesi|ul|al|C/|Cl|Carretera|Ronda|Pasaje|Traversa|Contrada|Localit\u00e0"
 )
-_PO_BOX = re.compile(r"(?i)\b(?:P\.?[ \t]?O\.?|Post[ \t]+Office)[ \t]*Box[ \t]*#?[ \t]*\d{1,7}\b")
+_COMPOUND = (
+    r"(?:stra\u00dfe|strasse|str\.|gasse|weg|allee|platz|vej|vegen|veien|gata|gatan|gade"
+    r"|katu|kuja|straat|laan|plein|gracht|utca|ulica|cesta|str\u00e6de|v\u00e4gen|torget"
+    r"|damm|ufer|markt|steig|pfad|stieg)"
+)
+# street-type words written apart from the name: "Villacher Strasse 89", "Rákóczi út 13."
+_TYPE_WORD = (
+    r"(?:Stra\u00dfe|Strasse|Str\.|Gasse|Weg|Allee|Platz|gate|gata|gatan|vej|utca|\u00fat|rkp\."
+    r"|straat|laan|katu|tie|odos|Odos|ulica|cesta)"
+)
+_NUM = r"(?P<number>\d{1,6})[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?"
+_NAME_WORD = r"(?:" + _CAP + r"|\d{1,3}(?:st|nd|rd|th)|" + _PARTICLE + r")"
+_LEAD = r"(?<![\w.,\-/:#+])"
+_DIRECTION = r"(?:(?:[NSEW]|N\.?[EW]|S\.?[EW]|North|South|East|West)\.?[ \t]+)?"
+_UNIT = (
+    r"(?i:apt|apartment|suite|ste|unit|floor|fl|flat|room|rm|bldg|building|box|#)\.?[ \t]*#?"
+    r"[ \t]*[\w\-]{1,6}"
+)
+_POSTCODE = (
+    r"(?:\d{5}(?:-\d{4})?|\d{4}|\d{6}|\d{3}[ \t]?\d{2}|\d{2}-\d{3}|\d{4}-\d{3}"
+    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)"
+)
+_PO_BOX = re.compile(
+    r"(?i)\b(?:P\.?[ \t]?O\.?|Post[ \t]+Office)[ \t]*Box[ \t]*#?[ \t]*\d{1,7}\b"
+    r"|\b(?:PSC|CMR|Unit)[ \t]+\d{3,5},?[ \t]+Box[ \t]+\d{2,5}"
+    r"(?:[ \t]*,?\s{0,4}(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5})?"
+    r"|\b(?-i:USS|USNS|USNV|USCGC)[ \t]+" + _CAP + r"(?:[ \t]+" + _CAP + r")?"
+    r"[ \t]*,?\s{0,4}(?-i:FPO|APO)[ \t]+(?-i:AA|AE|AP)[ \t]+\d{5}"
+)
 _YEAR = re.compile(r"19\d{2}|20[0-3]\d")
 _ADDRESS_CONTEXT = re.compile(
-    r"(?i)\b(?:live|lives|living|located|reside|resides|residing|moved|move|mail|ship|send|deliver"
-    r"|address|addr|home|office|at|to)\b[^\n\w]{0,3}$"
+    r"(?i)(?:\b(?:live|lives|lived|living|located|locate|reside|resides|residing|moved|move"
+    r"|mail|mailed|ship|shipped|send|sent|deliver|delivered|address|addresses|addr|home|office"
+    r"|at|to|on|in|is|return|returned|meet|corner|of|from)\b|address[ \t]*:)[^\n\w]{0,3}$"
+)
+_STRONG_CONTEXT = re.compile(
+    r"(?i)(?:\baddress(?:es)?\b[^\n.?!]{0,30}?(?:\bis|:|\bto|\bwith|\bof|\bat)?"
+    r"|\b(?:lives?|lived|living|reside[sd]?|residing|located|moved)[ \t]+(?:at|on|in|to)"
+    r"|\b(?:send|sent|ship|shipped|mail|mailed|deliver|delivered|return|returned|drops?"
+    r"|stop)[ \t]+(?:\w+[ \t]+){0,2}(?:to|at|off[ \t]+at)"
+    r"|\bmeet[ \t]+(?:me|you|us)[ \t]+at|\b(?:it'?s|is|are)[ \t]+(?:at|in|on)"
+    r"|\btaxi[ \t]+to|\barrived[ \t]+at|\bon)[^\n\w]{0,3}\s{0,3}$"
 )
 
 
-def _address_ok(text: str, m: re.Match[str]) -> bool:
+@functools.cache
+def _address_patterns() -> dict[str, re.Pattern[str]]:
+    from faker.providers.address.en_US import Provider as Address
+
+    core = set(_CORE_SUFFIX.split("|"))
+    extended = "|".join(
+        sorted({s for s in Address.street_suffixes if s not in core}, key=len, reverse=True)
+    )
+    head = _LEAD + _NUM + r"(?:[ \t]+\d{1,5}[A-Za-z]?)?[ \t]+" + _DIRECTION
+    words = r"(?:" + _NAME_WORD + r"[ \t]+){0,4}?"
+    return {
+        # "1234 Elm Street", "77 W. Oak Avenue", "515 385 Gemsbok St"
+        "core": re.compile(
+            head + r"(?:" + _NAME_WORD + r"[ \t]+){1,4}?(?:" + _CORE_SUFFIX + r")\b\.?"
+        ),
+        "extended": re.compile(
+            head + r"(?:" + _NAME_WORD + r"[ \t]+){1,4}?(?:" + extended + r")\b"
+        ),
+        # "12 Rue de la Gare", "35108 ul. Zamkowa 33", "Via delle Coste 41": a number before
+        # or after (checked in `analyze`)
+        "prefix": re.compile(
+            r"(?:" + head + r")?(?<![\w.])(?:" + _STREET_PREFIX + r")\.?[ \t]+"
+            r"(?:(?:" + _NAME_WORD + r"[ \t]+){0,5}?\d{1,5}[A-Za-z]?\b"
+            r"|(?:" + _NAME_WORD + r"[ \t]+){0,4}" + _CAP + r")",
+            re.I,
+        ),
+        # "Augsburger Strasse 36", "6185 Pfarrgasse 91", "Vesterskovvej 79"
+        "compound": re.compile(
+            r"(?:"
+            + head
+            + r")?(?<![\w.])"
+            + words
+            + r"(?:["
+            + _UP
+            + r"][\w'\-]{2,}?"
+            + r"(?i:"
+            + _COMPOUND
+            + r")|"
+            + _CAP
+            + r"[ \t]+"
+            + _TYPE_WORD
+            + r")"
+            + r"(?:[ \t]+\d{1,5}[A-Za-z]?\b\.?|(?=[ \t]*(?:,|\n|$)))",
+        ),
+        # "9816 214 Pavlou Drandaki" right after "is at", "lives at": context only
+        "context": re.compile(head + r"(?:" + _NAME_WORD + r"[ \t]+){0,3}" + _CAP),
+        # "on Pod Florianem 1677", "enter on Hoge Wei 32 St.": name then house number, after
+        # an address context, the first word not an ordinary word ("at Booth 12" is not)
+        "trailing": re.compile(
+            _LEAD + r"(?P<first>" + _CAP + r")(?:[ \t]+" + _NAME_WORD + r"){0,2}[ \t]+"
+            r"\d{1,5}[A-Za-z]?\b(?:[ \t]+(?:St|Street|Rd|Road|Ave|Avenue)\b\.?)?"
+        ),
+        # "shows on Marina Fort Street": a named street without number, after on/at/along
+        "named": re.compile(
+            r"(?:(?<=\bon )|(?<=\bat )|(?<=\bin )|(?<=\balong )|(?<=\bnear ))(?:"
+            + _CAP
+            + r"[ \t]+){1,3}"
+            r"(?:Street|Avenue|Road|Boulevard|Lane|Drive|Parkway|Highway)\b"
+        ),
+        # "6750 Koskikatu 25" (a building number, a name, a house number): needs more evidence
+        "numbered": re.compile(
+            head + r"(?:" + _NAME_WORD + r"[ \t]+){0,3}" + _CAP + r"[ \t]+\d{1,5}[A-Za-z]?\b\.?"
+        ),
+        # "the corner of Dalbraut 99 and Frederikke Coves"
+        "corner": re.compile(
+            r"(?i:\b(?:the[ \t]+)?corner[ \t]+of)[ \t]+([^\n,;:?!{}]{2,60}?[ \t]+(?:and|&)[ \t]+"
+            r"[^\n,;:?!{}]{2,60}?)(?=[ \t]*(?:[,;:?!\n]|\.(?:\s|$)|$))"
+        ),
+    }
+
+
+_SEP = re.compile(r"[ \t]*,?[ \t]*(?:\r?\n[ \t>?*\-]*){0,2},?[ \t]*")
+_UNIT_RX = re.compile(_UNIT + r"\b")
+_CITY_STATE_ZIP = re.compile(  # "Springfield, IL 62704", "Toronto ON M5V 2T6", "Italy 39767"
+    r"(?:" + _CAP + r"|[a-z]{2,})(?:[ \t]+(?:" + _CAP + r"|[a-z]{2,}|\([^\n)]{1,20}\))){0,3}"
+    r"(?:[ \t]*,?[ \t]*(?:[A-Z]{2,3}\b)(?:[ \t]+"
+    + _POSTCODE
+    + r")?|[ \t]+"
+    + _POSTCODE
+    + r")(?!\w)"
+)
+_CITY = re.compile(
+    r"(?:"
+    + _CAP
+    + r"|[a-z]{3,})(?:[ \t]+(?:"
+    + _CAP
+    + r"|[a-z]{2,}|\([^\n)]{1,20}\))){0,3}(?![\w@:])"
+)
+_STATE_ZIP = re.compile(
+    r"(?:[A-Z]{2,3}\b)(?:[ \t]+" + _POSTCODE + r")?(?!\w)|" + _POSTCODE + r"(?!\w)"
+)
+
+
+def _address_tail(text: str, end: int) -> tuple[int, bool]:
+    """Extend a street line over units, city, state/province and postcode (same line or the
+    next few lines of an address block). Returns the new end and whether anything was added."""
+    best = end
+    pos = end
+    lines = 0
+    for _ in range(6):
+        sep = _SEP.match(text, pos)
+        assert sep is not None
+        newline = "\n" in sep.group()
+        if newline:
+            lines += 1
+            if lines > 4:
+                break
+        start = sep.end()
+        m = _UNIT_RX.match(text, start)
+        if m:
+            pos = best = m.end()
+            continue
+        m = _CITY_STATE_ZIP.match(text, start) or _STATE_ZIP.match(text, start)
+        if m and (newline or sep.group().strip(" \t") == "," or m.re is _CITY_STATE_ZIP):
+            pos = best = m.end()
+            continue
+        m = _CITY.match(text, start)
+        if m and (newline or "," in sep.group()) and len(m.group().split()) <= 4:
+            line_end = text.find("\n", m.end())
+            rest = text[m.end() : line_end if line_end >= 0 else len(text)]
+            if not rest.strip(" \t.,") or rest.lstrip(" \t").startswith(","):
+                pos = m.end()  # a city line: kept only if a state/postcode line follows
+                continue
+        break
+    return best, best > end
+
+
+# a number followed by one of these counts something: not a building number
+_QUANTITY = re.compile(
+    r"[ \t]+(?:AM|PM|A\.M\.|P\.M\.|am|pm|a\.m\.|p\.m\.|members?|people|persons|attendees|participants|guests"
+    r"|percent|hours?|minutes?|days?|weeks?|months?|years?|times?|sessions?|tickets?|seats?"
+    r"|items?|pages?|points?|dollars?|credits?|registrants)\b"
+)
+
+
+def _ordinary(word: str) -> bool:
+    from .lexicon import ordinary_words
+
+    return word.casefold().rstrip(".") in ordinary_words()
+
+
+def _has_context(text: str, start: int) -> bool:
+    return _STRONG_CONTEXT.search(text, max(0, start - 45), start) is not None
+
+
+def _address_ok(text: str, m: re.Match[str], extended: bool) -> bool:
     """Less common suffixes ("Summit", "Center", "Park") after a year-like number need a unit,
     a city or an address word before them: "2024 Leadership Summit" is not an address, "I live
     at 1967 Miller Mission" is."""
-    if not _YEAR.fullmatch(m.group("number")) or m.group("unit") or m.group("city"):
+    if not extended or not _YEAR.fullmatch(m.group("number") or ""):
         return True
     return _ADDRESS_CONTEXT.search(text, max(0, m.start() - 25), m.start()) is not None
 
 
-@functools.cache
-def _address_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    from faker.providers.address.en_US import Provider as Address
-
-    core = set(_CORE_SUFFIX.split("|"))
-    extended = sorted({s for s in Address.street_suffixes if s not in core}, key=len, reverse=True)
-    return (
-        re.compile(_ADDRESS_HEAD + r"(?:" + _CORE_SUFFIX + r")\b\.?" + _ADDRESS_TAIL),
-        re.compile(_ADDRESS_HEAD + r"(?:" + "|".join(extended) + r")\b" + _ADDRESS_TAIL),
-    )
-
-
 class AddressRecognizer(RegexRecognizer):
-    """US-style street addresses (number, street name, USPS suffix from Faker's en_US list,
-    optional unit and city/state/ZIP) and PO boxes."""
+    """Street addresses: US/UK/CA street lines (USPS suffixes from Faker's en_US list), other
+    European street forms, units, city / state / postcode lines, PO boxes, US military
+    addresses and street corners."""
 
     def __init__(self) -> None:
-        core, extended = _address_patterns()
+        self._rx = _address_patterns()
         super().__init__(
             "StreetAddressRecognizer",
             "STREET_ADDRESS",
-            [(core, 0, 0.7), (extended, 0, 0.6), (_PO_BOX, 0, 0.7)],
-            wants=lambda f: f.digits >= 1 and (f.has_upper or "box" in f.lower),
+            [(rx, 0, 0.7) for rx in self._rx.values()],
+            wants=_wants_address,
         )
 
     def analyze(self, text, entities, nlp_artifacts=None) -> list[RecognizerResult]:
-        out = []
-        core, extended, po_box = (p[0] for p in self._patterns)
-        for rx in (core, extended, po_box):
-            for m in rx.finditer(text):
-                if rx is extended and not _address_ok(text, m):
+        spans: list[tuple[int, int]] = []
+        rx = self._rx
+        for kind in (
+            "core",
+            "extended",
+            "prefix",
+            "compound",
+            "numbered",
+            "context",
+            "named",
+            "trailing",
+        ):
+            for m in rx[kind].finditer(text):
+                start, end = m.span()
+                if kind == "prefix" and not (m.group("number") or text[end - 1].isdigit()):
                     continue
-                out.append(_result("STREET_ADDRESS", m.start(), m.end(), 0.7, self))
-        return out
+                if kind in ("context", "named", "trailing") and not _has_context(text, start):
+                    continue
+                if kind == "trailing" and _ordinary(m.group("first")):
+                    continue
+                number_end = m.end("number") if "number" in rx[kind].groupindex else -1
+                if number_end >= 0 and _QUANTITY.match(text, number_end):
+                    continue  # "moved to 2 PM", "40 Members Drive events"
+                if kind in ("core", "extended") and not _address_ok(text, m, kind == "extended"):
+                    continue
+                tail_end, extended = _address_tail(text, end)
+                if kind == "numbered" and not (extended or _has_context(text, start)):
+                    continue
+                if (
+                    kind == "extended"
+                    and _YEAR.fullmatch(m.group("number") or "")
+                    and not (extended or _has_context(text, start))
+                ):
+                    continue
+                spans.append((start, tail_end))
+        for m in _PO_BOX.finditer(text):
+            spans.append((m.start(), _address_tail(text, m.end())[0]))
+        for m in rx["corner"].finditer(text):
+            spans.append(m.span(1))
+        return [_result("STREET_ADDRESS", s, e, 0.7, self) for s, e in spans]
+
+
+_ADDRESS_HINT = re.compile(
+    r"(?i)box|corner|" + _COMPOUND + r"|\b(?:" + _STREET_PREFIX.replace("C/|", "") + r")\b"
+)
+
+
+# a number next to a word ("12 Elm", "Koskikatu 25"): every street line has one
+_NUMBER_WORD = re.compile(r"\d[A-Za-z]?[ \t]+[^\W\d_]|[^\W\d_]\.?[ \t]+\d")
+
+
+def _wants_address(f: Features) -> bool:
+    if not f.digits:
+        return "corner of" in f.lower
+    return "box" in f.lower or "corner of" in f.lower or _NUMBER_WORD.search(f.lower) is not None
 
 
 def address_recognizer() -> AddressRecognizer:

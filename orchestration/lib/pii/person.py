@@ -18,9 +18,27 @@ Rules, from strongest to weakest:
 * a first name known to iMIS, capitalised and not an ordinary word, anywhere;
 * a gazetteer first name that is not an ordinary word ("Jennifer is ..."), and a gazetteer
   first name followed by a capitalised surname-like word ("Tom Whitfield"), anywhere;
-* a speaker label at the start of a line ("Amy: ...").
+* a speaker label at the start of a line ("Amy: ..."), also an unlisted one in a dialogue of
+  several speaker lines.
+
+Rules for names no list has (names from everywhere, transliterated names):
+
+* two capitalised, non-ordinary tokens with a middle initial between them ("Csanad P Gere");
+* two such tokens, one of which looks like a name (listed, non-ASCII letters, a surname ending
+  such as -ov, -ski, -sson, -ic), after a context word ("by", "under", "including", "add"),
+  before a verb only people do ("... said", "... lives at"), before ", the <role>, said", or
+  alone on a line (signature and address blocks);
+* one such token after a title, "my name is", "What's your last name?", a verb context
+  ("says X", "directed by X", "my colleague X") or before a verb only people do;
+* coordinated lists ("founders: Kovacs, Becker and Vasquez") in which most members are names;
+* another mention in the same text of a token already found in a name ("... Yefremova's
+  Cautionary Tales ... early Yefremova"), reported as NameRepeatRecognizer;
+* in a text written all in lowercase, listed names and name-like tokens count as capitalised.
 
 A name that is also an ordinary word needs a context ("I will attend in May", "Grant funding").
+Ordinary words are Faker's lorem list, spaCy's stop words, VADER's lexicon and
+`english_words.txt` (common lowercase words of informal English; see lexicon.py). A name
+followed by a company word ("Smith Ltd.", "Johnson Inc") is not a person.
 """
 
 from __future__ import annotations
@@ -30,12 +48,20 @@ import re
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from .known_people import FIRST, FULL, HANDLE, LAST, STOP_TOKENS, KnownPeople, normalise_token
-from .lexicon import GENERIC_ADDRESSEES, NOT_SURNAMES, gazetteer, ordinary_words, stop_words
+from .lexicon import (
+    GENERIC_ADDRESSEES,
+    NAME_ENDINGS,
+    NOT_SURNAMES,
+    gazetteer,
+    ordinary_words,
+    stop_words,
+)
 from .patterns import Features
 
 KNOWN = "KnownPeopleRecognizer"
 CONTEXT = "NameContextRecognizer"
 HANDLE_REC = "HandleRecognizer"
+REPEAT = "NameRepeatRecognizer"  # another mention of a name found elsewhere in the same text
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*")
 _PAIR_GAP = re.compile(r"[ \t]{1,3}|[._]")
@@ -53,9 +79,14 @@ _HANDLE = re.compile(r"(?<![\w.@/])@([^\W\d_][\w.\-]{0,38}[\w])")
 TITLE, INTRO, GREET, VERB, PREP = 5, 4, 3, 2, 1
 
 _PRE = re.compile(
-    r"(?P<title>\b(?-i:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Rev|Fr|Sra?|Mme|Mlle|Herr|Frau|Coach"
-    r"|Pastor|Rabbi|Judge|Senator|Rep|Capt|Sgt|Lt|Col|Gen|Hon)\.?[ \t]+)"
-    r"|(?P<intro>\b(?:my[ \t]+name[ \t]+is|my[ \t]+name's|name[ \t]+is|call[ \t]+me|signed)[ \t]*:?[ \t]+"
+    r"(?P<title>\b(?:(?:mr|mrs|ms|mx|dr|prof)\.(?=[ \t]+[^\W\d_])"
+    r"|(?-i:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Rev|Fr|Sra?|Mme|Mlle|Herr|Frau|Coach"
+    r"|Pastor|Rabbi|Judge|Senator|Rep|Capt|Sgt|Lt|Col|Gen|Hon)\.?)[ \t]+)"
+    r"|(?P<intro>\b(?:my[ \t]+name[ \t]+is|my[ \t]+name's|name[ \t]+is|call[ \t]+me|calls[ \t]+me"
+    r"|(?:first|last|full|maiden|given|family|sur)[ \t]*name[ \t]+(?:is|was)|signed)[ \t]*:?[ \t]+"
+    r"|\bwhat(?:'s|\u2019s|[ \t]+is)[ \t]+(?:your|the|his|her|their)[ \t]+"
+    r"(?:(?:first|last|full|maiden|given|family|sur)[ \t]*)?name(?:[ \t]+on[ \t]+the[ \t]+\w+)?"
+    r"[ \t]*\?[ \t]*(?:(?:user|me|answer|a|customer|caller)[ \t]*:[ \t]*)?"
     r"|\b(?:contact(?:[ \t]+person)?|attn|attention|from|to|cc|bcc|submitted[ \t]+by|sent[ \t]+by"
     r"|written[ \t]+by|reported[ \t]+by|posted[ \t]+by|requested[ \t]+by|name|speaker|presenter"
     r"|instructor|author|organi[sz]er|host|rep|representative|volunteer|mentor|mentee|liaison"
@@ -80,7 +111,14 @@ _PRE = re.compile(
     r"|recommended[ \t]+by|referred[ \t]+by|invited[ \t]+by|sponsored[ \t]+by|according[ \t]+to"
     r"|heard[ \t]+from|kudos|congrats|congratulations|welcome|ask[ \t]+for|asked[ \t]+for"
     r"|mentor|coach|instructor|presenter|speaker|colleague|coworker|co-worker|manager"
-    r"|supervisor|boss|husband|wife|son|daughter|partner|friend)[ \t]+)"
+    r"|supervisor|boss|husband|wife|son|daughter|partner|friend|kid|child|sister|brother|mom"
+    r"|dad|mother|father|cousin|aunt|uncle|niece|nephew|fianc\u00e9e?|fiancee?|guardian"
+    r"|grandson|granddaughter|grandma|grandpa|neighbou?r|roommate|classmate|teammate)[ \t]+"
+    r"|\b(?:says|said|asks|asked|replied|exclaimed|shouted[ \t]+at|yelled[ \t]+at|starring"
+    r"|featuring|feat\.|ft\.)[ \t]+"
+    r"|\b(?:directed|sung|arranged|performed|produced|composed|founded|co-founded|painted"
+    r"|designed|narrated|edited|illustrated|translated|coached|chaired|moderated|facilitated"
+    r"|organi[sz]ed|run|taught|recorded|played)[ \t]+by[ \t]+)"
     r"|(?P<greet>(?:^|(?<=[\n.!?]))[ \t]*(?:dear|hi|hello|hey|hiya|greetings"
     r"|good[ \t]+(?:morning|afternoon|evening)|thanks|thank[ \t]+you|thanks[ \t]+again"
     r"|many[ \t]+thanks|regards|best[ \t]+regards|kind[ \t]+regards|warm[ \t]+regards"
@@ -88,10 +126,32 @@ _PRE = re.compile(
     r"|sincerely[ \t]+yours|yours[ \t]+truly|yours[ \t]+sincerely|respectfully|cordially"
     r"|take[ \t]+care|talk[ \t]+soon|thx|xoxo|-{1,2}|\u2014|\u2013)[ \t]*[,!:\-\u2013\u2014]?[ \t]*(?:\r?\n[ \t]*)?"
     r"|\bdear[ \t]+)"
-    r"|(?P<prep>\b(?:with|by|from|and|to|for|cc|or|via|per)[ \t]+)",
+    r"|(?P<prep>\b(?:with|by|from|and|to|for|cc|or|via|per|under|add|added|adding|remove"
+    r"|removed|about|including|i'm|i\u2019m|i[ \t]+am|this[ \t]+is|it's|it[ \t]+is)[ \t]+)",
     re.I | re.M,
 )
 _LEVELS = {"title": TITLE, "intro": INTRO, "verb": VERB, "greet": GREET, "prep": PREP}
+# Every lowercase word in `_PRE` (a superset of the words a context can start with): `_PRE` is
+# tried only where such a word, a line start or a dash starts, instead of scanning every
+# character of the text with a long alternation (the costliest step of the recognizer).
+_PRE_WORDS = frozenset(re.findall(r"[a-z][a-z'\-]*", _PRE.pattern.lower())) | frozenset(
+    [
+        "neighbor",
+        "neighbour",
+        "neighbors",
+        "fiancé",
+        "fiancée",
+        "organizer",
+        "organiser",
+        "organized",
+        "organised",
+        "shout-out",
+        "shoutout",
+        "i\u2019m",
+        "feat",
+        "ft",
+    ]
+)
 
 _POST_VERB = re.compile(
     r"[ \t]*,?[ \t]*(?:said|says|told|tells|mentioned|mentions|asked|asks|replied|responded"
@@ -111,12 +171,76 @@ _POST_WEAK = re.compile(
 _NAME_KINDS = FIRST | LAST
 _CACHE_SIZE = 50_000
 _SPEAKER = re.compile(r"[ \t]*:[ \t]*[\"\u201c\w]")
+_SPEAKER_LINE = re.compile(r"(?m)^[ \t>]*[^\W\d_][\w'\-]{1,30}[ \t]*:[ \t]*[\"\u201c\w]")
+# verbs after a name that only people do: an unlisted capitalised word before them is a name
+_POST_HUMAN = re.compile(
+    r"[ \t]*,?[ \t]*(?:said|says|shouted|yelled|whispered|told|tells|asked|asks|replied"
+    r"|explained|smiled|laughed|cried|nodded|lives[ \t]+(?:at|in|on)|lived[ \t]+(?:at|in|on)"
+    r"|had[ \t]+given|has[ \t]+given|spent[ \t]+a|began[ \t]+writing|thinks|feels|felt"
+    r"|wants[ \t]+to|wanted[ \t]+to)\b",
+    re.I,
+)
+# company words after a capitalised name: "Smith Ltd.", "Johnson Inc", "Davis Orchestra"
+_ORG_AFTER = re.compile(
+    r"[ \t]*,?[ \t]*(?:Inc|Incorporated|LLC|L\.L\.C|Ltd|Limited|Corp|Corporation|Co|Company|Group"
+    r"|Technologies|Technology|Systems|Solutions|Partners|Associates|Holdings|Enterprises"
+    r"|Industries|Orchestra|Band|Foundation|Institute|University|College|Bank|Capital|Consulting"
+    r"|Labs|Media|Studios|Insurance|Hotel|Hospital|Law|Realty|Motors|Airlines|GmbH|AG|SA|PLC"
+    r"|LLP|LP)\b"
+)
+# "Hijacinta Godina, the technical writer, said"
+_APPOSITIVE = re.compile(
+    r"[ \t]*,[ \t]+(?:the|a|an|our|my|his|her|their)[ \t]+[^,\n]{1,40},[ \t]*"
+    r"(?:said|says|told|added|explained|wrote|noted|stated)\b",
+    re.I,
+)
+_LIST_SEP = re.compile(r"[ \t]*(?:,[ \t]*(?:and[ \t]+|&[ \t]*)?|[ \t]+(?:and|&)[ \t]+)")
 
 
 def _at_line_start(text: str, pos: int) -> bool:
     """Only blanks or quote markers ('>') between the last line break and `pos`."""
     line_start = text.rfind("\n", 0, pos) + 1
     return not text[line_start:pos].strip(" \t>")
+
+
+def _contexts(text: str, toks: list[_Tok]) -> dict[int, int]:
+    """{end of a context phrase: its level}: `_PRE` matched at each token that can start one
+    (and at the blanks before it, for line-initial greetings) and at line starts (dashes)."""
+    ctx: dict[int, int] = {}
+    tried: set[int] = set()
+    positions = [0]
+    pos = text.find("\n")
+    while pos >= 0:
+        positions.append(pos + 1)
+        pos = text.find("\n", pos + 1)
+    for t in toks:
+        if t.norm in _PRE_WORDS:
+            positions.append(t.start)
+            if t.start and text[t.start - 1] in " \t":
+                q = t.start - 1
+                while q and text[q - 1] in " \t":
+                    q -= 1
+                positions.append(q)
+    for q in positions:
+        if q in tried:
+            continue
+        tried.add(q)
+        m = _PRE.match(text, q)
+        if m is not None:
+            level = _LEVELS[m.lastgroup]  # type: ignore[index]
+            if level > ctx.get(m.end(), 0):
+                ctx[m.end()] = level
+    return ctx
+
+
+def _namey(t: _Tok) -> bool:
+    """A token that looks like a name by itself: listed, known, non-ASCII Latin letters
+    ("Szöllösy") or a surname ending ("Musliyevich"); never an ordinary word."""
+    if t.A or t.stop or len(t.norm) < 2:
+        return False
+    return bool(
+        t.gf or t.gl or t.K & _NAME_KINDS or not t.norm.isascii() or t.norm.endswith(NAME_ENDINGS)
+    )
 
 
 class _Tok:
@@ -142,7 +266,7 @@ class PersonRecognizer(EntityRecognizer):
         pass
 
     def wants(self, f: Features) -> bool:
-        return f.has_upper or f.has_at or self.known is not None
+        return True  # names are also written in lowercase ("talked to sarah jones")
 
     def analyze(self, text, entities, nlp_artifacts=None) -> list[RecognizerResult]:
         return [
@@ -166,7 +290,7 @@ class PersonRecognizer(EntityRecognizer):
         this process's memory only, like the text being redacted, and is bounded."""
         facts = self._cache.get(norm)
         if facts is None:
-            stop = norm in self._stop or len(norm) < 2
+            stop = norm in self._stop or len(norm) < 2 or norm.startswith(("i'", "i\u2019"))
             known = self.known
             facts = (
                 stop,
@@ -182,8 +306,11 @@ class PersonRecognizer(EntityRecognizer):
 
     def _tokens(self, text: str) -> list[_Tok]:
         facts = self._facts
+        lowercase_text = text.islower()  # "talked to sarah jones": names written in lowercase
         toks = []
         for m in _TOKEN.finditer(text):
+            if m.start() and text[m.start() - 1] in "@#":
+                continue  # a handle (found on its own) or a hashtag
             t = _Tok()
             raw = m.group()
             t.start, t.end = m.span()
@@ -197,6 +324,8 @@ class PersonRecognizer(EntityRecognizer):
             t.upper = len(raw) > 1 and raw.isupper()
             t.cap = raw[0].isupper() and not t.upper
             t.stop, t.A, t.gf, t.gl, t.K = facts(norm)
+            if lowercase_text and not t.cap and not t.A:
+                t.cap = bool(t.gf or t.gl or t.K & _NAME_KINDS or _namey(t))
             toks.append(t)
         return toks
 
@@ -215,9 +344,7 @@ class PersonRecognizer(EntityRecognizer):
         toks = self._tokens(text)
         if not toks:
             return out
-        ctx: dict[int, int] = {}
-        for m in _PRE.finditer(text):
-            ctx[m.end()] = _LEVELS[m.lastgroup]  # type: ignore[index]
+        ctx = _contexts(text, toks)
         known = self.known
         n = len(toks)
         i = 0
@@ -239,12 +366,20 @@ class PersonRecognizer(EntityRecognizer):
                         k += 1
                     else:
                         break
-                out.append((t.start, end, source))
+                if source == KNOWN or not _ORG_AFTER.match(text, end):
+                    out.append((t.start, end, source))
                 self._coordinate(text, toks, k - 1, ctx, GREET)
                 i = k
                 continue
-            # 2) single tokens in context
             level = ctx.get(t.start, 0)
+            j = self._unlisted_pair(text, toks, i, level)
+            if j:
+                if not _ORG_AFTER.match(text, toks[j].end):
+                    out.append((t.start, toks[j].end, CONTEXT))
+                self._coordinate(text, toks, j, ctx, VERB)
+                i = j + 1
+                continue
+            # 2) single tokens in context
             source = self._single(text, toks, i, level)
             if source is None:
                 i += 1
@@ -276,11 +411,139 @@ class PersonRecognizer(EntityRecognizer):
                     break
                 end = nxt.end
                 k += 1
-            out.append((t.start, end, source))
+            if source == KNOWN or not _ORG_AFTER.match(text, end):
+                out.append((t.start, end, source))
             self._coordinate(text, toks, k - 1, ctx, max(level, VERB))
             i = k
         del known
+        if toks and (out or len(toks) > 2):
+            out = self._lists(text, toks, out)
+        if out:
+            out = self._repeats(toks, out)
         return out
+
+    # ------------------------------------------------------------------------------------------
+    def _unlisted_pair(self, text: str, toks: list[_Tok], i: int, level: int) -> int:
+        """Two capitalised tokens that are not ordinary words and that no list has, or only one:
+        a name when a middle initial sits between them ("Csanad P Gere"), or when one of them
+        looks like a name (`_namey`) and a context supports it: a word before ("by", "with",
+        "to"), a verb only people do after ("... said"), a possessive, or the pair alone on its
+        line (a signature or address block). Returns the index of the second token, or 0."""
+        a = toks[i]
+        if not a.cap or a.A or a.possessive or i + 1 >= len(toks) or not self._plain(a):
+            return 0
+        j = i + 1
+        m = _INITIAL_GAP.match(text, a.end)
+        initial = m is not None and i + 2 < len(toks) and m.end() == toks[i + 2].start
+        if initial:
+            j = i + 2
+        else:
+            gap = _PAIR_GAP.match(text, a.end)
+            if gap is None or gap.end() != toks[j].start or gap.group() in "._":
+                return 0
+        b = toks[j]
+        if not b.cap or b.A or not self._plain(b):
+            return 0
+        if initial:
+            return j
+        if not (_namey(a) or _namey(b)):
+            return 0
+        if (
+            level >= PREP
+            or b.possessive
+            or _POST_HUMAN.match(text, b.end)
+            or _APPOSITIVE.match(text, b.end)
+        ):
+            return j
+        if _at_line_start(text, a.start) and _TERMINATED.match(text, b.end):
+            line_end = text.find("\n", b.end)
+            if not text[b.end : line_end if line_end >= 0 else len(text)].strip(" \t.,"):
+                return j
+        return 0
+
+    @staticmethod
+    def _plain(t: _Tok) -> bool:
+        return (
+            not t.stop
+            and len(t.norm) >= 2
+            and t.norm not in NOT_SURNAMES
+            and t.norm not in GENERIC_ADDRESSEES
+        )
+
+    def _lists(
+        self, text: str, toks: list[_Tok], out: list[tuple[int, int, str]]
+    ) -> list[tuple[int, int, str]]:
+        """'founders: Kovacs, Becker and Vasquez', 'Marrero and Murphy were': a list of single
+        capitalised, non-ordinary tokens in which most members are listed or already found
+        names makes all of its members names."""
+        found = {s for s, _, _ in out}
+        covered = [(s, e) for s, e, _ in out]
+        added: list[tuple[int, int, str]] = []
+        n = len(toks)
+        i = 0
+        while i < n:
+            members = [i]
+            k = i
+            while k + 1 < n and not toks[k].possessive:
+                m = _LIST_SEP.match(text, toks[k].end)
+                if m is None:
+                    break
+                nxt = next((x for x in (k + 1, k + 2) if x < n and toks[x].start == m.end()), 0)
+                if not nxt:
+                    break
+                members.append(nxt)
+                k = nxt
+            i = k + 1
+            joined = text[toks[members[0]].start : toks[members[-1]].end]
+            if len(members) < 2 or ("and" not in joined and "&" not in joined):
+                continue
+            ok = [
+                toks[x].cap
+                and not toks[x].A
+                and self._plain(toks[x])
+                and not (
+                    x + 1 < n
+                    and self._adjacent(text, toks[x], toks[x + 1])
+                    and toks[x + 1].cap
+                    and x + 1 not in members
+                )
+                for x in members
+            ]
+            if not all(ok):
+                continue
+            named = sum(
+                1
+                for x in members
+                if toks[x].start in found or toks[x].gf or toks[x].gl or toks[x].K & _NAME_KINDS
+            )
+            if named * 2 < len(members) or _ORG_AFTER.match(text, toks[members[-1]].end):
+                continue
+            for x in members:
+                t = toks[x]
+                if not any(s <= t.start < e for s, e in covered):
+                    added.append((t.start, t.end, CONTEXT))
+        if added:
+            out = sorted(out + added)
+        return out
+
+    @staticmethod
+    def _repeats(toks: list[_Tok], out: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+        """Other mentions of a name found in the same text: 'Faina D. Yefremova ... early
+        Yefremova'. Only capitalised (or, in lowercase text, same-case) non-ordinary tokens of
+        at least three letters."""
+        names: set[str] = set()
+        spans = [(s, e) for s, e, name in out if name != HANDLE_REC]
+        for t in toks:
+            if not t.A and len(t.norm) >= 3 and any(s <= t.start and t.end <= e for s, e in spans):
+                names.add(t.norm)
+        if not names:
+            return out
+        added = [
+            (t.start, t.end, REPEAT)
+            for t in toks
+            if t.norm in names and t.cap and not any(s < t.end and t.start < e for s, e, _ in out)
+        ]
+        return sorted(out + added) if added else out
 
     # ------------------------------------------------------------------------------------------
     @staticmethod
@@ -294,6 +557,8 @@ class PersonRecognizer(EntityRecognizer):
         a = toks[i]
         if a.possessive or i + 1 >= len(toks):
             return 0, ""
+        if not (a.cap or a.upper or a.K & _NAME_KINDS):
+            return 0, ""  # cheap exit before any regex: every rule below needs one of these
         j = i + 1
         m = _INITIAL_GAP.match(text, a.end)
         if m is not None and i + 2 < len(toks) and m.end() == toks[i + 2].start and a.cap:
@@ -364,13 +629,13 @@ class PersonRecognizer(EntityRecognizer):
         ):  # lowercase: a known person after a context, a listed name after "my name is"
             if K and level >= PREP and not t.A:
                 return KNOWN
-            if level == INTRO and (t.gf or t.gl) and not t.A:
-                return CONTEXT
+            if level == INTRO and not t.A and len(t.norm) >= 3:
+                return CONTEXT  # "my name is lena", "her maiden name is nyberg"
             return None
         if level == TITLE:
             return source
         if level == INTRO:
-            return source if t.norm not in GENERIC_ADDRESSEES else None
+            return source if t.norm not in GENERIC_ADDRESSEES and not t.A else None
         if level == GREET:
             if t.norm in GENERIC_ADDRESSEES:
                 return None
@@ -394,9 +659,20 @@ class PersonRecognizer(EntityRecognizer):
                 and self._adjacent(text, t, nxt)
             ):
                 return source
+            if t.cap and not t.A and self._plain(t) and len(t.norm) >= 3:
+                return source  # "says Hartvigsson", "directed by Latourelle"
             return None
-        if level == PREP:
-            return KNOWN if K and not t.A else None
+        if level == PREP and K and not t.A:
+            return KNOWN
+        if (  # "Mehrudin shouted at ...", "Verda lives on ...": verbs only people do
+            t.cap
+            and not t.A
+            and not t.possessive
+            and self._plain(t)
+            and len(t.norm) >= 3
+            and _POST_HUMAN.match(text, t.end)
+        ):
+            return source
         # no context before: look after
         if _POST_VERB.match(text, t.end) and not t.possessive:
             if (K or ((t.gf or t.gl) and not t.A)) and t.cap:
@@ -410,8 +686,26 @@ class PersonRecognizer(EntityRecognizer):
             and _at_line_start(text, t.start)
         ):
             return source
+        if (  # a dialogue: several speaker labels, "Ubul: What a wife.\nNicole: ..."
+            t.cap
+            and not t.A
+            and self._plain(t)
+            and _SPEAKER.match(text, t.end)
+            and _at_line_start(text, t.start)
+            and len(_SPEAKER_LINE.findall(text)) >= 2
+        ):
+            return source
         if K and not t.A and (t.possessive or _POST_WEAK.match(text, t.end)):
             return KNOWN
+        if (  # "Becker was", "Murphy's": a listed surname or first name, not a word
+            (t.gf or t.gl)
+            and t.cap
+            and not t.A
+            and len(t.norm) >= 3
+            and self._plain(t)
+            and (t.possessive or _POST_WEAK.match(text, t.end))
+        ):
+            return CONTEXT
         if t.K & FIRST and t.cap and not t.A:  # a known person's first name, not a word
             return KNOWN
         if (  # a listed first name that is not an English word: "Jennifer is a very ..."

@@ -381,3 +381,18 @@ def test_secret_is_required() -> None:
 def test_presidio_analyzer_over_the_same_registry(redactor: Redactor) -> None:
     results = redactor.analyzer.analyze("Dear Maria, mail a@example.org", language="en")
     assert {r.entity_type for r in results} == {"PERSON", "EMAIL_ADDRESS"}
+
+
+def test_ordinary_word_list_ships_and_keeps_names_out() -> None:
+    from orchestration.lib.pii.lexicon import ordinary_words
+
+    words = ordinary_words()
+    assert {"account", "conference", "may", "will", "grace", "bill", "date"} <= words
+    assert not {"jennifer", "dana", "michael", "sarah"} & words
+
+
+def test_address_counts_in_audit_metadata(redactor: Redactor) -> None:
+    out = redactor.redact("Dana Whitfield moved to 77 W. Oak Avenue, Springfield, IL 62704.")
+    assert out.entity_counts == {"PERSON": 1, "STREET_ADDRESS": 1}
+    assert out.recognizer_counts.get("StreetAddressRecognizer") == 1
+    assert "Oak" not in out.text and "62704" not in out.text

@@ -168,3 +168,127 @@ def test_typed_placeholders_are_neutralised(redactor: Redactor) -> None:
         "member ID is <MEMBER_ID_1>"
     )
     assert out.entity_counts == {"MEMBER_ID": 1}
+
+
+# -- person contexts added for issue 4 (gazetteer + context, no model) ----------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Thanks,\nMarisol Quintanilla", "Thanks,\n<PERSON_1>"),
+        ("Contact: Ingrid Sandoval", "Contact: <PERSON_1>"),
+        ("my colleague Tomasz asked about dues", "my colleague <PERSON_1> asked about dues"),
+        ("please ask ms. Okonkwo to call back", "please ask ms. <PERSON_1> to call back"),
+        ("Dr. Feldmann ran the session", "Dr. <PERSON_1> ran the session"),
+        ("What's your last name? Szymanski", "What's your last name? <PERSON_1>"),
+        ("her maiden name is nyberg", "her maiden name is <PERSON_1>"),
+        ("says Hartvigsson.", "says <PERSON_1>."),
+        (
+            "The panel was moderated by Bekbolat Musliyevich.",
+            "The panel was moderated by <PERSON_1>.",
+        ),
+        (
+            "I want to add Irenke Sörös as a beneficiary",
+            "I want to add <PERSON_1> as a beneficiary",
+        ),
+        ("Csanád P Gere chaired the panel", "<PERSON_1> chaired the panel"),
+        ("Mehrudin shouted at the volunteers", "<PERSON_1> shouted at the volunteers"),
+    ],
+)
+def test_person_contexts(redactor: Redactor, text: str, expected: str) -> None:
+    assert red(redactor, text) == expected
+
+
+def test_lowercase_text_names(redactor: Redactor) -> None:
+    out = red(redactor, "talked to sarah jennings about the renewal")
+    assert "sarah" not in out and "jennings" not in out
+    assert "renewal" in out
+
+
+def test_lists_of_surnames(redactor: Redactor) -> None:
+    out = red(redactor, "The firm was founded by three partners: Kowalczyk, Becker and Vasquez.")
+    for name in ("Kowalczyk", "Becker", "Vasquez"):
+        assert name not in out
+
+
+def test_repeated_surname_reuses_the_number(redactor: Redactor) -> None:
+    text = "Verses from Faina D. Yefremova were read; nobody writes like Yefremova."
+    out = redactor.redact(text)
+    assert "Yefremova" not in out.text
+    assert out.text.count("<PERSON_1>") == 2
+    assert out.recognizer_counts.get("NameRepeatRecognizer") == 1
+
+
+def test_signature_block_name_line(redactor: Redactor) -> None:
+    out = red(redactor, "See you there.\n\nJanka Szász\nNetwork administrator")
+    assert "Szász" not in out and "Network administrator" in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Will the Annual Conference be in May this year?",
+        "I will attend in May and hope to see the new Member Services portal.",
+        "Grace period for renewals should be longer, and Bill Pay is confusing.",
+        "Please bill me in June; the grace period ended in April.",
+        "The Northeast Chapter and Leadership Summit were great.",
+        "Our Salesforce integration and Zoom webinars keep failing.",
+        "The French and German sessions were full.",
+        "Date: 2026-04-13\nSubject: renewal",
+        "Will you mark the Grant Park venue on the map?",
+        "I'm contacting you about the Expo schedule.",
+        "The Career Center and Job Board are hard to find.",
+    ],
+)
+def test_person_precision_guards(redactor: Redactor, text: str) -> None:
+    result = redactor.redact(text)
+    assert "PERSON" not in result.entity_counts, result.text
+
+
+def test_company_names_after_a_surname_are_not_people(redactor: Redactor) -> None:
+    out = redactor.redact("I work for Johnson Inc. and bank with Smith Ltd.")
+    assert "PERSON" not in out.entity_counts
+
+
+# -- street addresses (US / UK / CA, other forms, context) ------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("Please mail it to 4821 Maple Grove Rd, Apt 3B, Columbus, OH 43215 thanks", "Maple"),
+        ("Ship to 12 Baker Street, London NW1 6XE please", "Baker"),
+        ("My address: 350 Bay St, Suite 700, Toronto ON M5J 2S1", "Bay St"),
+        ("send it to PO Box 4410 and not my office", "4410"),
+        ("return to PSC 2721, Box 8637\nAPO AA 06259 if needed", "8637"),
+        ("I moved to 6185 Pfarrgasse 91, Vienna", "Pfarrgasse"),
+        ("we met on Augsburger Strasse 36 downtown", "Augsburger"),
+        ("The office is at 2274 Via delle Coste 41", "Coste"),
+        ("She lives at 9816 214 Pavlou Drandaki", "Drandaki"),
+        ("my new address is 77175 Day Forest, Fritzburgh, CO 29793.", "Day Forest"),
+        ("Meet me at the corner of Elm Street and 5th Avenue.", "Elm Street"),
+    ],
+)
+def test_street_addresses(redactor: Redactor, text: str, secret: str) -> None:
+    result = redactor.redact(text)
+    assert secret not in result.text, result.text
+    assert result.entity_counts.get("STREET_ADDRESS", 0) >= 1
+
+
+def test_multi_line_address_block(redactor: Redactor) -> None:
+    text = "Mailing address:\n974 Via Roma 131\n Apt. 425\n Montafia\n Italy 39767\nThanks"
+    out = red(redactor, text)
+    assert "Roma" not in out and "425" not in out and "39767" not in out
+    assert out.endswith("Thanks")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The 2024 Leadership Summit was the best yet.",
+        "During 2017 our membership grew by 300 members.",
+        "There's a nice new place downtown for the reception.",
+        "Room 204 was too cold; 25 people left early.",
+        "The keynote moved to 2 PM in the main hall.",
+        "We expect 40 members at the 9 am session.",
+    ],
+)
+def test_no_address_over_redaction(redactor: Redactor, text: str) -> None:
+    assert "STREET_ADDRESS" not in redactor.redact(text).entity_counts
