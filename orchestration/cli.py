@@ -2,6 +2,10 @@
 
     python -m orchestration.cli pipeline   # ingest -> redact -> enrich -> dbt -> publish, exit 0
     python -m orchestration.cli demo       # the same, then serve Dagster and the dashboard
+    python -m orchestration.cli erase --member-id ID [--dry-run]
+                                           # remove a member's items everywhere (not in iMIS)
+    python -m orchestration.cli backup-state DEST
+                                           # a consistent copy of the app state (SQLite)
 
 With the default sources (the iMIS sandbox's) and no IMIS_BASE_URL, the sandbox is started on
 127.0.0.1 and stopped afterwards (the demo keeps it running). A configuration with only file
@@ -26,11 +30,16 @@ from zoneinfo import ZoneInfo
 
 from connectors.sources import SourcesConfigError, load_sources
 from orchestration.lib.config import REPO_ROOT, Settings
+from orchestration.lib.warehouse import Warehouse, WarehouseBusy
 
 log = logging.getLogger("member_pulse")
 
 INSTANCE_CONFIG = Path(__file__).with_name("dagster.yaml")
 SANDBOX_USER, SANDBOX_PASSWORD = "pulse", "pulse-sandbox"
+# After an erasure: dbt rebuilds every model from the warehouse (the incremental model's window
+# is everything without vars) and publish swaps the new marts.duckdb in.
+MARTS_REBUILD_SELECTION = "group:transform or key:published/marts"
+ERASE_LOCK_WAIT_S = 5.0
 
 
 def prepare_environment(env: dict[str, str]) -> Settings:
@@ -95,22 +104,34 @@ def partition_range(settings: Settings, start: str | None, end: str | None) -> t
     return first.isoformat(), last.isoformat()
 
 
-def run_pipeline(first: str, last: str) -> Path:
-    """Materialize every asset for the partition range in one run (single-run backfill)."""
+def run_pipeline(first: str, last: str, select: str | None = None) -> Path:
+    """Materialize every asset (or those `select` names, in Dagster's selection syntax, e.g.
+    `group:ingest`) for the partition range in one run (single-run backfill)."""
     import dagster as dg
 
     from orchestration.definitions import defs
     from orchestration.defs.transform.project import dbt_project
 
-    project = dbt_project()
-    project.preparer.prepare(project)  # re-parse: the manifest must match the models on disk
+    dbt_project()  # parses the dbt project when its manifest is missing or out of date
     definitions = defs()
     job = definitions.resolve_implicit_global_asset_job_def()
-    log.info("running every asset for partitions %s .. %s in one run", first, last)
+    selected = None
+    if select:
+        graph = definitions.resolve_asset_graph()
+        selected = sorted(dg.AssetSelection.from_string(select).resolve(graph))
+        if not selected:
+            raise SystemExit(f"--select {select!r} matches no asset")
+    log.info(
+        "running %s for partitions %s .. %s in one run",
+        f"{len(selected)} assets ({select})" if selected else "every asset",
+        first,
+        last,
+    )
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance,
+            asset_selection=selected,
             tags={
                 "dagster/asset_partition_range_start": first,
                 "dagster/asset_partition_range_end": last,
@@ -165,9 +186,13 @@ def serve_uis(env: dict[str, str]) -> None:
             env=env,
         ),
     ]
+    demo_users = (
+        not env.get("PULSE_USERS_FILE") and not (REPO_ROOT / "config" / "users.yaml").exists()
+    )
+    sign_in = "  (demo sign-in: director / pulse-demo)" if demo_users else ""
     print(
         f"\nDagster UI:  http://127.0.0.1:{dagster_port}\n"
-        f"Dashboard:   http://127.0.0.1:{app_port}\n"
+        f"Dashboard:   http://127.0.0.1:{app_port}{sign_in}\n"
         f"iMIS sandbox: {env.get('IMIS_BASE_URL', 'not used')}\n"
         "Press Ctrl+C to stop.\n",
         flush=True,
@@ -188,24 +213,131 @@ def serve_uis(env: dict[str, str]) -> None:
                 p.kill()
 
 
+def erase(member_id: str, *, dry_run: bool, env: dict[str, str]) -> int:
+    """Remove a member's items from every store, then rebuild and republish the marts."""
+    from orchestration.lib.erasure import IMIS_NOTICE, erase_member, leftovers
+
+    settings = prepare_environment(env)
+    paths = settings.paths
+    warehouse = Warehouse(
+        paths.warehouse,
+        settings.duckdb_memory_limit,
+        settings.duckdb_threads,
+        lock_wait_s=ERASE_LOCK_WAIT_S,
+    )
+    try:
+        report = erase_member(paths, warehouse, member_id, dry_run=dry_run)
+    except WarehouseBusy as exc:
+        print(
+            f"error: could not take the DuckDB lock on {paths.warehouse} (another process, "
+            "e.g. a pipeline run or the Dagster UI materializing, holds it; DuckDB allows one "
+            "writer). Nothing was erased. Run erase when the pipeline is not running.\n"
+            f"  {exc}",
+            file=sys.stderr,
+        )
+        return 3
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(report.lines()), flush=True)
+    status = 0
+    if not dry_run and report.total and paths.marts.exists():
+        first, last = partition_range(settings, None, None)
+        try:
+            run_pipeline(first, last, MARTS_REBUILD_SELECTION)
+        except SystemExit as exc:
+            print(
+                f"error: the stores are erased, but rebuilding the marts failed ({exc}); "
+                f"marts.duckdb may still hold the member's items until you run\n"
+                f"  python -m orchestration.cli pipeline --select '{MARTS_REBUILD_SELECTION}'",
+                file=sys.stderr,
+            )
+            return 4
+        left = leftovers(paths, report.member_id, report.item_ids)
+        if left:
+            print(
+                f"error: the rebuilt marts still hold rows of the member: {left}", file=sys.stderr
+            )
+            status = 4
+        else:
+            print(
+                f"marts rebuilt and republished to {paths.marts}: none of the member's rows remain"
+            )
+    print(IMIS_NOTICE, flush=True)
+    return status
+
+
+def backup_state(dest: str, env: dict[str, str]) -> int:
+    """Copy app_state.sqlite (review decisions: the one store not re-derivable from iMIS) with
+    SQLite's online backup API: consistent even while the dashboard writes."""
+    import sqlite3
+
+    source = Settings.from_env(env).paths.app_state
+    if not source.exists():
+        print(f"error: no app state at {source} (check PULSE_HOME)", file=sys.stderr)
+        return 2
+    target = Path(dest)
+    if target.is_dir():
+        target = target / f"app_state-{datetime.now().strftime('%Y%m%d-%H%M%S')}.sqlite"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.unlink(missing_ok=True)
+    src = sqlite3.connect(source, timeout=30)  # reads only; the WAL needs a normal open
+    try:
+        out = sqlite3.connect(partial)
+        try:
+            src.backup(out)
+            check = out.execute("pragma integrity_check").fetchone()[0]
+            decisions = out.execute("select count(*) from review_decisions").fetchone()[0]
+        finally:
+            out.close()
+    finally:
+        src.close()
+    if check != "ok":
+        partial.unlink(missing_ok=True)
+        print(f"error: the copy failed its integrity check: {check}", file=sys.stderr)
+        return 1
+    os.replace(partial, target)
+    print(f"app state backed up to {target} ({decisions} review decisions, integrity ok)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m orchestration.cli",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", choices=["pipeline", "demo"])
+    parser.add_argument("command", choices=["pipeline", "demo", "erase", "backup-state"])
+    parser.add_argument("dest", nargs="?", help="backup-state: the backup file or folder")
     parser.add_argument("--start", help="first partition (YYYY-MM-DD); default PULSE_START_DATE")
     parser.add_argument("--end", help="last partition (YYYY-MM-DD); default today")
+    parser.add_argument(
+        "--select",
+        help="only these assets, in Dagster's selection syntax (e.g. 'group:ingest', "
+        "'key:enriched/*'); default every asset",
+    )
+    parser.add_argument("--member-id", help="erase: the iMIS id of the member to erase")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="erase: count what would go, change nothing"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     env = os.environ
+    if args.command == "erase":
+        if not args.member_id:
+            parser.error("erase needs --member-id")
+        return erase(args.member_id, dry_run=args.dry_run, env=env)  # type: ignore[arg-type]
+    if args.command == "backup-state":
+        if not args.dest:
+            parser.error("backup-state needs DEST (a file or folder)")
+        return backup_state(args.dest, env)  # type: ignore[arg-type]
     try:
         settings = prepare_environment(env)  # type: ignore[arg-type]
         first, last = partition_range(settings, args.start, args.end)
         with ExitStack() as stack:
             start_sandbox_if_needed(settings, env, stack)  # type: ignore[arg-type]
-            marts = run_pipeline(first, last)
+            marts = run_pipeline(first, last, args.select)
             print(f"\nMarts published to {marts}\n", flush=True)
             if args.command == "demo":
                 serve_uis(dict(env))

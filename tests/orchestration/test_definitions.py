@@ -19,13 +19,25 @@ SANDBOX_SOURCES = {
 DBT_MODELS = {
     ("staging", "stg_imis__feedback_items"),
     ("staging", "stg_imis__members"),
+    ("staging", "stg_imis__member_history"),
     ("staging", "stg_enrichment__item_labels"),
     ("staging", "stg_enrichment__item_topics"),
+    ("staging", "stg_app__review_decisions"),
+    ("staging", "stg_app__taxonomy_topics"),
     ("intermediate", "int_feedback_items_labelled"),
+    ("intermediate", "int_feedback_topics_resolved"),
+    ("intermediate", "int_members_versioned"),
+    ("intermediate", "int_review_decisions_latest"),
+    ("intermediate", "int_topics_catalogued"),
     ("marts", "fct_feedback"),
     ("marts", "fct_feedback_topics"),
+    ("marts", "fct_renewal_outcomes"),
     ("marts", "dim_members"),
+    ("marts", "dim_member_history"),
+    ("marts", "dim_topics"),
     ("marts", "agg_sentiment_daily"),
+    ("marts", "emerging_issues"),
+    ("marts", "review_queue"),
 }
 
 
@@ -138,3 +150,18 @@ def test_dg_check_defs_passes(pulse_env):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All definitions loaded successfully" in result.stdout + result.stderr
+
+
+def test_dbt_tests_are_asset_checks_on_the_models_they_test(pulse_env):
+    graph = defs().resolve_asset_graph()
+    checks = {(key.asset_key.path[-1], key.name) for key in graph.asset_check_keys}
+    assert ("fct_feedback", "unique_fct_feedback_item_id") in checks
+    # singular tests reading several models are attached by their meta.dagster.ref
+    assert ("fct_feedback_topics", "assert_topic_evidence_is_in_redacted_text") in checks
+    assert (
+        "agg_sentiment_daily",
+        "assert_agg_sentiment_daily_reconciles_with_fct_feedback",
+    ) in checks
+    # Python checks written inside the assets that write the warehouse
+    assert ("item_labels", "coverage") in checks
+    assert ("survey_responses", "no_residual_pii") in checks
