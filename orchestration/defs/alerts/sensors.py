@@ -18,6 +18,7 @@ from orchestration.lib.alerts import (
     AlertLog,
     DispatchReport,
     build_sinks,
+    check_failure_alert,
     dispatch,
     read_alerts,
     run_failure_alert,
@@ -88,7 +89,7 @@ def _send(alerts_resource: AlertsResource, alerts: list) -> DispatchReport:
 def build_alert_sensors(
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
 ) -> list[dg.SensorDefinition]:
-    """The two alert sensors; running by default only when a sink is configured."""
+    """The alert sensors; running by default only when a sink is configured."""
 
     @dg.sensor(
         name="emerging_issue_alerts",
@@ -145,7 +146,48 @@ def build_alert_sensors(
         context.log.info(report.summary())
         return None
 
-    return [emerging_issue_alerts, run_failure_alerts]
+    @dg.sensor(
+        name="asset_check_failure_alerts",
+        default_status=default_status,
+        minimum_interval_seconds=60,
+        description="Posts every failed asset check of error severity (ingest row counts, "
+        "residual PII, enrichment coverage, dbt tests) to the same alert sinks.",
+    )
+    def asset_check_failure_alerts(context: dg.SensorEvaluationContext, alerts: AlertsResource):
+        config = alerts.config()
+        if not config.configured:
+            return dg.SkipReason("no alert sink configured")
+        records = context.instance.get_event_records(
+            dg.EventRecordsFilter(
+                event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+                after_cursor=int(context.cursor) if context.cursor else None,
+            ),
+            limit=500,
+            ascending=True,
+        )
+        failed = []
+        for record in records:
+            evaluation = record.event_log_entry.dagster_event.event_specific_data
+            if evaluation.passed or evaluation.severity != dg.AssetCheckSeverity.ERROR:
+                continue
+            failed.append(
+                check_failure_alert(
+                    evaluation.asset_key.to_user_string(),
+                    evaluation.check_name,
+                    record.event_log_entry.run_id,
+                    evaluation.description,
+                    config.dagster_url,
+                )
+            )
+        if records:
+            context.update_cursor(str(records[-1].storage_id))
+        if not failed:
+            return dg.SkipReason(f"{len(records)} check results since the last look, none failed")
+        report = _send(alerts, failed)
+        context.log.info(report.summary())
+        return dg.SkipReason(report.summary())
+
+    return [emerging_issue_alerts, run_failure_alerts, asset_check_failure_alerts]
 
 
 def alerts_resource(env: dict[str, str]) -> AlertsResource:

@@ -2,7 +2,14 @@
 it goes (webhook, e-mail), and the log that sends each one once."""
 
 from .config import AlertConfig, AlertConfigError
-from .detect import Alert, read_alerts, run_failure_alert, spike_alert, urgent_alert
+from .detect import (
+    Alert,
+    check_failure_alert,
+    read_alerts,
+    run_failure_alert,
+    spike_alert,
+    urgent_alert,
+)
 from .dispatch import DispatchReport, dispatch
 from .log import AlertLog
 from .sinks import EmailSink, Sink, SinkError, WebhookSink, build_sinks, slack_payload
@@ -18,6 +25,7 @@ __all__ = [
     "SinkError",
     "WebhookSink",
     "build_sinks",
+    "check_failure_alert",
     "dispatch",
     "read_alerts",
     "run_failure_alert",

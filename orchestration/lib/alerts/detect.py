@@ -36,7 +36,7 @@ LATEST_ITEM_SQL = "select max(created_at) from fct_feedback"
 @dataclass(frozen=True)
 class Alert:
     key: str  # issue + period: the de-duplication key
-    kind: str  # spike | urgent_item | run_failure
+    kind: str  # spike | urgent_item | run_failure | check_failure
     title: str
     text: str
     link: str | None = None
@@ -149,6 +149,21 @@ def read_alerts(
         return alerts
     finally:
         con.close()
+
+
+def check_failure_alert(
+    asset: str, check: str, run_id: str, description: str | None, dagster_url: str
+) -> Alert:
+    """A failed asset check (row counts, residual PII, coverage, dbt tests): once per run."""
+    return Alert(
+        key=f"check_failure:{run_id}:{asset}:{check}",
+        kind="check_failure",
+        title=f"Member Pulse: check {check} failed on {asset}",
+        text=f"Asset check {check} on {asset} failed in run {run_id[:8]}. "
+        f"{(description or '')[:300]}".strip(),
+        link=f"{dagster_url}/runs/{run_id}",
+        fields={"asset": asset, "check": check, "run_id": run_id},
+    )
 
 
 def run_failure_alert(

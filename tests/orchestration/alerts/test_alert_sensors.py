@@ -107,7 +107,7 @@ def instance() -> dg.DagsterInstance:
 
 
 def evaluate(res: AlertsResource):
-    [sensor, _] = build_alert_sensors()
+    sensor = build_alert_sensors()[0]
     return sensor(dg.build_sensor_context(instance=instance(), resources={"alerts": res}))
 
 
@@ -239,7 +239,7 @@ def test_run_failure_sensor_posts_the_failed_run(home, webhook, smtp_server):
     result = dg.materialize([fragile], instance=instance(), raise_on_error=False)
     assert not result.success
     res = resource(home, webhook, smtp_server)
-    [_, sensor] = build_alert_sensors()
+    sensor = build_alert_sensors()[1]
     context = dg.build_run_status_sensor_context(
         sensor_name="run_failure_alerts",
         dagster_event=result.get_run_failure_event(),
@@ -262,6 +262,7 @@ def test_definitions_run_the_sensors_only_when_a_sink_is_configured(pulse_env, m
     assert stopped == {
         "emerging_issue_alerts": dg.DefaultSensorStatus.STOPPED,
         "run_failure_alerts": dg.DefaultSensorStatus.STOPPED,
+        "asset_check_failure_alerts": dg.DefaultSensorStatus.STOPPED,
     }
     monkeypatch.setenv("PULSE_ALERT_WEBHOOK_URL", "https://hooks.example.org/T000/B000/secret")
     defs = alert_defs()
@@ -282,3 +283,36 @@ def test_config_from_env_and_payload_shape():
 
     payload = slack_payload(Alert("k", "spike", "Title", "Text", "http://x", {"topic": "t"}))
     assert payload["text"] == "Title: Text" and payload["blocks"][0]["type"] == "section"
+
+
+def test_a_failed_asset_check_is_alerted_once(home, webhook):
+    @dg.asset(
+        check_specs=[dg.AssetCheckSpec("rows_match", asset="items"),
+                     dg.AssetCheckSpec("drift", asset="items")]
+    )  # fmt: skip
+    def items():
+        yield dg.MaterializeResult(
+            check_results=[
+                dg.AssetCheckResult(check_name="rows_match", passed=False, description="3 missing"),
+                # a warning is for the UI, not for someone's inbox
+                dg.AssetCheckResult(
+                    check_name="drift", passed=False, severity=dg.AssetCheckSeverity.WARN
+                ),
+            ]
+        )
+
+    run_instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize([items], instance=run_instance)
+    check_sensor = build_alert_sensors()[2]
+    res = resource(home, webhook)
+    context = dg.build_sensor_context(instance=run_instance, resources={"alerts": res})
+    check_sensor(context)
+    assert len(webhook.payloads) == 1
+    assert "rows_match" in webhook.payloads[0]["text"] and "items" in webhook.payloads[0]["text"]
+    assert result.run_id in str(webhook.payloads[0])
+    # the cursor moved past those results: a second look sends nothing more
+    again = dg.build_sensor_context(
+        instance=run_instance, resources={"alerts": res}, cursor=context.cursor
+    )
+    check_sensor(again)
+    assert len(webhook.payloads) == 1
