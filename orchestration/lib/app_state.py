@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from orchestration.lib import sqlite_store
+
 SCHEMA = """
 create table if not exists review_decisions (
     decision_id      text primary key,
@@ -58,15 +60,8 @@ class AppState:
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000)
-        try:
-            con.execute("pragma journal_mode=wal")
-            con.execute("pragma synchronous=full")
-            con.executescript(SCHEMA)
+        with sqlite_store.connect(self.path, SCHEMA, busy_timeout_ms=self.busy_timeout_ms) as con:
             yield con
-        finally:
-            con.close()
 
     def record(self, decision: Decision) -> str:
         """Store one decision atomically; returns its id."""
@@ -138,4 +133,3 @@ class AppState:
             record["topics"] = json.loads(row["topics_json"]) if row["topics_json"] else None
             latest[row["item_id"]] = record
         return latest
-

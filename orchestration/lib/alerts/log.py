@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from orchestration.lib import sqlite_store
+
 from .detect import Alert
 
 SCHEMA = """
@@ -45,16 +47,10 @@ class AlertLog:
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000)
-        try:
-            con.execute("pragma journal_mode=wal")
-            con.execute("pragma synchronous=full")
-            con.executescript(SCHEMA)
-            con.row_factory = sqlite3.Row
+        with sqlite_store.connect(
+            self.path, SCHEMA, busy_timeout_ms=self.busy_timeout_ms, rows=True
+        ) as con:
             yield con
-        finally:
-            con.close()
 
     def due(self, alerts: list[Alert]) -> list[Alert]:
         """The alerts never sent, and failed ones still worth a retry (deduplicated)."""

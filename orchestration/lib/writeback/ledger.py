@@ -23,6 +23,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 
+from orchestration.lib import sqlite_store
+
 from .items import WritebackItem
 
 Status = Literal["pending", "written", "skipped", "failed"]
@@ -93,16 +95,10 @@ class WritebackLedger:
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000)
-        try:
-            con.execute("pragma journal_mode=wal")
-            con.execute("pragma synchronous=full")
-            con.executescript(SCHEMA)
-            con.row_factory = sqlite3.Row
+        with sqlite_store.connect(
+            self.path, SCHEMA, busy_timeout_ms=self.busy_timeout_ms, rows=True
+        ) as con:
             yield con
-        finally:
-            con.close()
 
     # -- the snapshot of items -----------------------------------------------------------------
 
