@@ -104,6 +104,61 @@ def partition_range(settings: Settings, start: str | None, end: str | None) -> t
     return first.isoformat(), last.isoformat()
 
 
+RUNNER_TAG = "member_pulse/runner"
+
+
+def recover_abandoned_runs(instance) -> list[str]:
+    """Fail the runs this runner started whose process is gone, and free their pool slots.
+
+    A `make pipeline` killed mid-step (SIGKILL, OOM, a reboot) leaves its run STARTED and its
+    slot in the `duckdb` pool claimed; with no daemon to notice, the next run would wait for
+    that slot forever ("Step blocked by limit for pool duckdb"). Runs launched from the UI are
+    left to the Dagster daemon's run monitoring.
+    """
+    import dagster as dg
+    from dagster._core.storage.dagster_run import DagsterRunStatus
+
+    unfinished = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING],
+            tags={RUNNER_TAG: "cli"},
+        )
+    )
+    recovered = []
+    for run in unfinished:
+        pid = next(
+            (
+                entry.dagster_event.pid
+                for entry in instance.all_logs(run.run_id)
+                if entry.dagster_event is not None and entry.dagster_event.pid is not None
+            ),
+            None,
+        )
+        if pid is not None and _process_alive(pid):
+            continue
+        instance.report_run_failed(
+            run, f"the process running this run (pid {pid}) ended without finishing it"
+        )
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        log.warning(
+            "run %s was abandoned by a killed process (pid %s): marked failed, pool slots freed",
+            run.run_id,
+            pid,
+        )
+        recovered.append(run.run_id)
+    return recovered
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
 def run_pipeline(first: str, last: str, select: str | None = None) -> Path:
     """Materialize every asset (or those `select` names, in Dagster's selection syntax, e.g.
     `group:ingest`) for the partition range in one run (single-run backfill)."""
@@ -129,10 +184,12 @@ def run_pipeline(first: str, last: str, select: str | None = None) -> Path:
     )
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance:
+        recover_abandoned_runs(instance)
         result = job.execute_in_process(
             instance=instance,
             asset_selection=selected,
             tags={
+                RUNNER_TAG: "cli",
                 "dagster/asset_partition_range_start": first,
                 "dagster/asset_partition_range_end": last,
             },

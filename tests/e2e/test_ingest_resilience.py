@@ -94,15 +94,18 @@ def _run_suite(tmp_path: Path, n_items: int, kills: int, rerun: bool) -> None:
         injected = sandbox.sandbox.faults.injected
         assert injected["5xx"] > 0 and injected["429"] > 0  # the faults really happened
 
-        # 2. The same ingest, SIGKILLed at random points, then re-run to completion.
+        # 2. The same ingest, SIGKILLed at random points, then re-run to completion (the runner
+        #    fails the abandoned run and frees its `duckdb` pool slot before it starts).
         rng = random.Random(n_items)
         home = tmp_path / "killed"
         for _ in range(kills):
             process = _start_ingest(home, sandbox)
-            time.sleep(rng.uniform(0.2, 0.9) * reference_s)
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=60)
+            try:
+                time.sleep(rng.uniform(0.2, 0.9) * reference_s)
+            finally:  # also when the test fails or times out: no orphan keeps the pool slot
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=60)
         _finish(_start_ingest(home, sandbox))
         assert _check_complete(home, n_items) == reference
         if rerun:  # 3. Running it again changes nothing (tests/e2e covers this at small size).
@@ -110,10 +113,12 @@ def _run_suite(tmp_path: Path, n_items: int, kills: int, rerun: bool) -> None:
             assert _check_complete(home, n_items) == reference
 
 
+@pytest.mark.timeout(1800)  # four pipeline processes; a loaded 2-core machine needs the margin
 def test_ingest_through_faults_and_kills_loses_and_duplicates_nothing(tmp_path):
     _run_suite(tmp_path, n_items=5_000, kills=1, rerun=False)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(5400)
 def test_ingest_through_faults_and_kills_at_50k_items(tmp_path):
     _run_suite(tmp_path, n_items=50_000, kills=3, rerun=True)
