@@ -225,8 +225,10 @@ def _topic(labels: ItemLabels | None) -> str:
 def evaluate(evaldata: Path, limit: int | None) -> list[Row]:
     taxonomy = Taxonomy.load(DEFAULT_TAXONOMY)
     enrichers = {
-        "builtin": BuiltinEnricher(taxonomy, sentiment=TrainedSentimentScorer()),
-        "lexicon": BuiltinEnricher(taxonomy, sentiment=LexiconSentimentScorer()),
+        # one process each, so the items/s columns compare with VADER's (labels are the same
+        # with worker processes: see test_worker_processes_give_exactly_the_in_process_results)
+        "builtin": BuiltinEnricher(taxonomy, sentiment=TrainedSentimentScorer(), processes=1),
+        "lexicon": BuiltinEnricher(taxonomy, sentiment=LexiconSentimentScorer(), processes=1),
     }
     vader = Vader()
     rows: list[Row] = []

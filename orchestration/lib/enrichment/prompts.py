@@ -85,9 +85,7 @@ each object with exactly these fields:
   for or proposes a change; abusive, hateful or threatening language).
 """
 
-_PROMPT_HASH = hashlib.sha256((SYSTEM_PROMPT + BATCH_SYSTEM_PROMPT).encode("utf-8")).hexdigest()[
-    :8
-]
+_PROMPT_HASH = hashlib.sha256((SYSTEM_PROMPT + BATCH_SYSTEM_PROMPT).encode("utf-8")).hexdigest()[:8]
 PROMPT_VERSION = f"pulse-1/{LABEL_SCHEMA_VERSION}/{URGENCY_RULES_VERSION}/{_PROMPT_HASH}"
 
 

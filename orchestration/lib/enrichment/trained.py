@@ -1,6 +1,6 @@
 """The trained built-in model: tf-idf + VADER features, logistic-regression heads.
 
-`TrainedModel.load()` reads the shipped `model/builtin-v1.npz` (numpy arrays only, loaded with
+`TrainedModel.load()` reads the shipped `model/builtin-v2.npz` (numpy arrays only, loaded with
 `allow_pickle=False`) and checks its sha256 against `model/manifest.json`. Inference is numpy
 only (no scikit-learn), deterministic and fast (thousands of texts per second).
 
@@ -23,8 +23,9 @@ import numpy as np
 from orchestration.lib.enrichment.features import SparseVocab, dense_features
 
 MODEL_DIR = Path(__file__).parent / "model"
-ARTIFACT_NAME = "builtin-v1.npz"
+ARTIFACT_NAME = "builtin-v2.npz"
 CLASSES = ("negative", "neutral", "positive")
+V1_DOMAIN_PRIOR = 1.2  # the hand-set prior of builtin-v1 artifacts, which do not hold one
 
 
 class ArtifactError(RuntimeError):
@@ -36,11 +37,17 @@ def file_sha256(path: Path) -> str:
 
 
 class TrainedModel:
-    def __init__(self, arrays: dict[str, np.ndarray], sha256: str) -> None:
+    def __init__(
+        self, arrays: dict[str, np.ndarray], sha256: str, path: Path | None = None
+    ) -> None:
         self.sha256 = sha256
+        self.path = path  # the artifact it was loaded from (worker processes reload it)
         self.word = SparseVocab(arrays["word_vocab"].tolist(), arrays["word_idf"], "word")
         self.char = SparseVocab(arrays["char_vocab"].tolist(), arrays["char_idf"], "char")
         self.dense_scale = float(arrays["dense_scale"][0])
+        # Logit shift per unit of the domain-phrase valence features (selected on dev data at
+        # training time; see TrainedSentimentScorer). v1 artifacts had it hand-set in code.
+        self.domain_prior = float(arrays.get("domain_prior", [V1_DOMAIN_PRIOR])[0])
         nw, nc = len(self.word.index), len(self.char.index)
         # Both heads share the features, so their weights are stacked: columns 0-2 sentiment
         # (negative, neutral, positive), column 3 action-needed. One pass scores both.
@@ -70,15 +77,23 @@ class TrainedModel:
                                     f"manifest ({expected[:12]})")  # fmt: skip
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
-        return cls(arrays, sha)
+        return cls(arrays, sha, path)
 
-    def logits(self, texts: Sequence[str], dense: np.ndarray | None = None) -> np.ndarray:
-        """(n, 4) raw scores: sentiment negative, neutral, positive; action-needed."""
+    def logits(
+        self,
+        texts: Sequence[str],
+        dense: np.ndarray | None = None,
+        parts: Sequence[Sequence[int] | None] | None = None,
+    ) -> np.ndarray:
+        """(n, 4) raw scores: sentiment negative, neutral, positive; action-needed.
+
+        `parts` marks texts that join earlier texts of the batch (`SparseVocab.transform`).
+        """
         if dense is None:
             dense = dense_features(texts)
         out = (dense * self.dense_scale) @ self._w_dense + self._bias
         for vocab, weights in ((self.word, self._w_word), (self.char, self._w_char)):
-            rows, cols, vals = vocab.transform(texts)
+            rows, cols, vals = vocab.transform(texts, parts)
             if len(rows):
                 # rows ascend: sum each text's terms in order (so a text's scores never
                 # depend on the rest of the batch)
@@ -92,15 +107,17 @@ class TrainedModel:
         *,
         dense: np.ndarray | None = None,
         shift: np.ndarray | None = None,
+        parts: Sequence[Sequence[int] | None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """((n, 3) sentiment probabilities, (n,) action-needed probabilities), one pass.
 
         `dense` reuses already computed `dense_features(texts)`; `shift` (n, 3) is added to
-        the sentiment logits before the softmax (the built-in scorer's domain prior).
+        the sentiment logits before the softmax (the built-in scorer's domain prior); `parts`
+        marks texts that join earlier texts of the batch (see `SparseVocab.transform`).
         """
         if not texts:
             return np.zeros((0, 3)), np.zeros(0)
-        z = self.logits(texts, dense)
+        z = self.logits(texts, dense, parts)
         s = z[:, :3] if shift is None else z[:, :3] + shift
         s = s - s.max(axis=1, keepdims=True)
         e = np.exp(s)

@@ -49,7 +49,7 @@ def _ok(enricher: BuiltinEnricher, text: str) -> ItemLabels:
 
 def test_is_an_enricher(enricher: BuiltinEnricher, taxonomy: Taxonomy) -> None:
     assert isinstance(enricher, Enricher)
-    assert enricher.model_id.startswith("builtin:trained-v1.")  # the shipped trained model
+    assert enricher.model_id.startswith("builtin:trained-v2.")  # the shipped trained model
     lexicon = BuiltinEnricher(taxonomy, sentiment=LexiconSentimentScorer())
     assert lexicon.model_id == "builtin:lexicon-v1"
     assert enricher.prompt_version == PROMPT_VERSION
@@ -351,3 +351,79 @@ def test_a_trained_scorer_can_replace_the_lexicon(taxonomy: Taxonomy) -> None:
     labels = _ok(enricher, "The dues increase is too much. Great keynote though.")
     assert labels.sentiment.label == "positive"
     assert all(t.sentiment == "positive" for t in labels.topics)
+
+
+# --- batching and worker processes give exactly the one-by-one results ----------------------------
+def _without_timing(results: list[LabelResult]) -> list[dict]:
+    return [r.model_dump(exclude={"latency_ms"}) for r in results]
+
+
+def test_a_batch_gives_exactly_what_one_item_at_a_time_gives(taxonomy: Taxonomy) -> None:
+    texts = [*_corpus(120, seed=11), "", "Great.", "I will not renew. Thanks"]
+    items = [EnrichmentInput.from_text(f"b:{i}", t, "email") for i, t in enumerate(texts)]
+    for scorer in (None, LexiconSentimentScorer()):
+        enricher = BuiltinEnricher(taxonomy, sentiment=scorer, processes=1)
+        batch = enricher.enrich(items)
+        one_by_one = [r for item in items for r in enricher.enrich([item])]
+        assert _without_timing(batch) == _without_timing(one_by_one)
+        assert [r.item_id for r in batch] == [i.item_id for i in items]
+        assert sum(r.status == "failed" for r in batch) == sum(not t.strip() for t in texts)
+
+
+def test_worker_processes_give_exactly_the_in_process_results(taxonomy: Taxonomy) -> None:
+    texts = _corpus(90, seed=5)
+    items = [EnrichmentInput.from_text(f"w:{i}", t, "survey") for i, t in enumerate(texts)]
+    here = BuiltinEnricher(taxonomy, processes=1).enrich(items)
+    pooled = BuiltinEnricher(taxonomy, processes=2)
+    pooled.PARALLEL_MIN_ITEMS, pooled.CHUNK_ITEMS = 20, 10  # type: ignore[misc]
+    assert pooled._worker_spec() is not None
+    try:
+        assert _without_timing(pooled.enrich(items)) == _without_timing(here)
+        assert pooled._pool is not None  # the workers stay up for the next large call
+        assert _without_timing(pooled.enrich(items[::-1])) == _without_timing(here[::-1])
+    finally:
+        pooled.close()
+    assert pooled._pool is None
+
+
+def test_small_calls_and_unpicklable_scorers_stay_in_process(taxonomy: Taxonomy) -> None:
+    enricher = BuiltinEnricher(taxonomy, sentiment=_AlwaysPositive(), processes=2)
+    assert enricher._worker_spec() is None  # a worker could not rebuild this scorer
+    assert BuiltinEnricher(taxonomy).cache_batch_size >= BuiltinEnricher.PARALLEL_MIN_ITEMS
+
+
+class _FailsOn:
+    """A scorer that raises on one text: only that item may fail, batch or not."""
+
+    model_id = "fails-on"
+
+    def score(self, texts):
+        if any("poison" in t for t in texts):
+            raise RuntimeError("cannot score this")
+        return [SentimentEstimate("neutral", 0.0, 0.6) for _ in texts]
+
+
+def test_a_text_the_scorer_cannot_score_fails_only_its_item(taxonomy: Taxonomy) -> None:
+    texts = ["The keynote was fine.", "This is poison. Really.", "Please update my address."]
+    items = [EnrichmentInput.from_text(f"f:{i}", t, "email") for i, t in enumerate(texts)]
+    results = BuiltinEnricher(taxonomy, sentiment=_FailsOn()).enrich(items)
+    assert [r.status for r in results] == ["ok", "failed", "ok"]
+    assert "cannot score this" in (results[1].failure_reason or "")
+
+
+# --- the fast paths agree with the plain regular expressions ---------------------------------------
+def test_caseless_search_finds_what_the_pattern_finds() -> None:
+    from orchestration.lib.enrichment import builtin
+    from orchestration.lib.enrichment.base import urgency_signals
+
+    texts = [*_corpus(300, seed=2), "CANCEL MY MEMBERSHIP NOW", "Ignore Previous Instructions",
+             "Ich kündige meine MITGLIEDSCHAFT", "locked out \u212a", "Cancel\u00a0my membership",
+             "I'm LOCKED OUT and the deadline is TOMORROW", "Kind Regards, Dear Sir"]  # fmt: skip
+    checks = [builtin._INSTRUCTION, builtin._SUGGESTION, builtin._ABUSE, builtin._ANY_URGENCY,
+              builtin._ANY_NEUTRAL_PHRASE, LexiconSentimentScorer()._any_domain]  # fmt: skip
+    assert all(c._lower is not None for c in checks)  # the fast path is really in use
+    for text in texts:
+        for check in checks:
+            assert check.found(text) == (check.pattern.search(text) is not None), text
+        if urgency_signals(text):
+            assert builtin._ANY_URGENCY.found(builtin.PLACEHOLDER_RE.sub("someone", text))

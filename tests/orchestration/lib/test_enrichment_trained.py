@@ -24,7 +24,15 @@ from orchestration.lib.enrichment.trained import (
     file_sha256,
     load_default,
 )
-from orchestration.lib.enrichment.training import TrainParams, fit_arrays, save_artifact
+from orchestration.lib.enrichment.training import (
+    SELECTION_GRID,
+    TrainParams,
+    fit_arrays,
+    held_out,
+    load_association_dev,
+    save_artifact,
+    split_of,
+)
 from orchestration.lib.taxonomy import Taxonomy
 
 ARTIFACT = MODEL_DIR / ARTIFACT_NAME
@@ -60,6 +68,34 @@ def test_manifest_records_data_licences_parameters_and_scores() -> None:
     assert "python -m orchestration.lib.enrichment.training" in manifest["retrain"]
 
 
+def test_manifest_records_a_selection_made_on_dev_data_only() -> None:
+    manifest = json.loads(MANIFEST.read_text())
+    assert manifest["manifest_version"] == 2
+    selection = manifest["selection"]
+    assert selection["selected"] == manifest["parameters"]
+    assert set(selection["grid"]) == set(SELECTION_GRID)
+    for stage in selection["stages"].values():
+        assert stage["candidates"] and stage["chosen"]
+        for row in stage["candidates"]:  # dev scores only: no test or held-out set in sight
+            scored = {k for k, v in row.items() if isinstance(v, float) and k not in
+                      TrainParams.__dataclass_fields__}  # fmt: skip
+            assert all(k.endswith("_dev") or k in ("objective", "association_dev",
+                       "vader_dev_mean") for k in scored), scored  # fmt: skip
+    assert "HAND-WRITTEN" in manifest["dev_data"]["association_dev.tsv"]
+    assert TrainParams() == TrainParams(**manifest["parameters"])  # the defaults = the choice
+    assert load_default().domain_prior == manifest["parameters"]["domain_prior"]
+
+
+def test_dev_and_held_out_splits_are_disjoint_and_the_hand_written_dev_set_loads() -> None:
+    keys = [("vader", "tweets", str(i)) for i in range(3000)]
+    splits = [split_of(*k) for k in keys]
+    assert {s: splits.count(s) for s in set(splits)}.keys() == {"train", "dev", "holdout"}
+    assert all((s == "holdout") == held_out(*k) for k, s in zip(keys, splits, strict=True))
+    assert 0.07 < splits.count("dev") / len(splits) < 0.13
+    rows = load_association_dev()
+    assert len(rows) == 90 and {y for _, y in rows} == {0, 1, 2}
+
+
 def test_artifact_holds_plain_numpy_arrays_only() -> None:
     with np.load(ARTIFACT, allow_pickle=False) as data:
         for name in data.files:
@@ -86,7 +122,7 @@ def test_a_missing_artifact_or_manifest_is_a_clear_error(tmp_path: Path) -> None
 def test_the_enricher_uses_the_trained_model_by_default() -> None:
     enricher = BuiltinEnricher(Taxonomy.load(DEFAULT_TAXONOMY))
     sha = json.loads(MANIFEST.read_text())["sha256"]
-    assert enricher.model_id == f"builtin:trained-v1.{sha[:8]}"
+    assert enricher.model_id == f"builtin:trained-v2.{sha[:8]}"
 
 
 # --- inference ------------------------------------------------------------------------------------
@@ -123,6 +159,48 @@ def test_inference_features_equal_the_training_features() -> None:
             cols, vals = ours.transform_one(text)
             row[cols] = vals
             np.testing.assert_allclose(row, expected[i], atol=1e-12)
+
+
+def test_joined_texts_reuse_their_sentences_terms_exactly() -> None:
+    model = load_default()
+    sentences = [
+        "I will not renew", "Thanks for nothing!!", "The CE portal isn't working.",
+        "Call me at xnum", "soooo good :) @user", "Don't", "go. Never again",
+        "caf\u00e9 &amp; \u00c9T\u00c9 www.example.org/x?y=1", "<3 it", "",
+    ]  # fmt: skip
+    texts = [*sentences, " ".join(sentences), " ".join(sentences[:3]), " ".join(sentences[5:7])]
+    parts = [None] * len(sentences) + [tuple(range(10)), (0, 1, 2), (5, 6)]
+    for vocab in (model.word, model.char):
+        plain, joined = vocab.transform(texts), vocab.transform(texts, parts)
+        for a, b in zip(plain, joined, strict=True):
+            assert np.array_equal(a, b)
+    assert np.array_equal(model.logits(texts), model.logits(texts, parts=parts))
+
+
+def test_fast_vader_gives_exactly_vaders_scores() -> None:
+    import random
+
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from orchestration.lib.enrichment.builtin import _LEXICON_OVERRIDES
+    from orchestration.lib.enrichment.features import FastVader
+
+    vocabulary = (
+        "good GOOD great bad BAD not never no nor or least at very kind of sort the shit bomb "
+        "but BUT isn't without doubt so this extremely barely hardly cannot love hate ok :) :( "
+        "<3 happy sad !!! ?? ??? the conference was dues fees please help thanks free no-one "
+        "\U0001f600 \U0001f494 \u00e9t\u00e9 won't don't aint kinda cut the mustard"
+    )
+    words = vocabulary.split()
+    rng = random.Random(17)
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 25))) for _ in range(3000)]
+    texts += ["", "   ", "VADER is VERY smart, handsome, and FUNNY!!!", "not bad at all but meh"]
+    for overrides in ({}, _LEXICON_OVERRIDES):
+        slow, fast = SentimentIntensityAnalyzer(), FastVader()
+        slow.lexicon = {**slow.lexicon, **overrides}
+        fast.lexicon = {**fast.lexicon, **overrides}
+        for text in texts:
+            assert fast.polarity_scores(text) == slow.polarity_scores(text), text
 
 
 def test_the_same_training_data_gives_the_same_bytes(tmp_path: Path) -> None:
