@@ -9,7 +9,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS ?= False
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install pipeline demo test test-slow lint check-defs dbt-parse clean \
+.PHONY: install pipeline demo test test-slow chromium lint check-defs dbt-parse clean \
         eval-redaction bench-redaction bench-ingest bench-enrichment-llm writeback-dry-run \
         train-builtin eval-enrichment bench-enrichment bench-app
 
@@ -34,8 +34,13 @@ demo: install
 test: install
 	$(PY) -m pytest -m "not slow" -q
 
-test-slow: install
+# The slow suites: 50,000-item fault and kill runs, and the dashboard in headless Chromium
+# (Debian's chromium, installed here when missing; playwright never downloads a browser).
+test-slow: install chromium
 	$(PY) -m pytest -m slow -q
+
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 
 lint: install
 	$(VENV)/bin/ruff check .
