@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from contextlib import ExitStack
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -102,6 +102,62 @@ def partition_range(settings: Settings, start: str | None, end: str | None) -> t
     if last < first:
         raise SystemExit(f"the range ends ({last}) before it starts ({first})")
     return first.isoformat(), last.isoformat()
+
+
+def first_day_with_items(settings: Settings, env: dict[str, str]) -> date | None:
+    """The earliest creation day, from PULSE_START_DATE on, on which a configured source holds
+    an item; None when none does. iMIS sources are asked by binary search over day windows
+    (about 10 one-row count requests each, never a full read); export files are read; for a
+    `kind: sql` source the answer is PULSE_START_DATE (its query is the customer's)."""
+    from connectors.files import iter_file_items
+    from connectors.imis import ImisClient, count_source_items
+    from connectors.records import SourceItem
+    from connectors.sources import FileSource, SqlSource
+
+    start = date.fromisoformat(settings.start_date)
+    stop = datetime.now(ZoneInfo(settings.timezone)).date() + timedelta(days=1)
+    firsts: list[date] = []
+    imis_sources = []
+    for source in load_sources(settings.sources_file).sources:
+        if isinstance(source, SqlSource):
+            return start
+        if isinstance(source, FileSource):
+            days = [
+                r.created_at.date()
+                for r in iter_file_items(source, _midnight(start), _midnight(stop))
+                if isinstance(r, SourceItem)
+            ]
+            if days:
+                firsts.append(min(days))
+        else:
+            imis_sources.append(source)
+    if imis_sources and not env.get("IMIS_BASE_URL"):
+        return start
+    if imis_sources:
+        with ImisClient(
+            env["IMIS_BASE_URL"], env.get("IMIS_USERNAME", ""), env.get("IMIS_PASSWORD", "")
+        ) as client:
+            for source in imis_sources:
+
+                def has_items_before(day: date, source=source) -> bool:
+                    count = count_source_items(client, source, _midnight(start), _midnight(day))
+                    return count > 0
+
+                if not has_items_before(stop):
+                    continue
+                lo, hi = start, stop  # the answer d is the smallest day with items before d+1
+                while lo < hi:
+                    mid = lo + (hi - lo) // 2
+                    if has_items_before(mid + timedelta(days=1)):
+                        hi = mid
+                    else:
+                        lo = mid + timedelta(days=1)
+                firsts.append(lo)
+    return min(firsts) if firsts else None
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time())
 
 
 RUNNER_TAG = "member_pulse/runner"
@@ -394,6 +450,11 @@ def main(argv: list[str] | None = None) -> int:
         first, last = partition_range(settings, args.start, args.end)
         with ExitStack() as stack:
             start_sandbox_if_needed(settings, env, stack)  # type: ignore[arg-type]
+            if args.start is None:  # skip the days before the sources' first item
+                earliest = first_day_with_items(settings, env)  # type: ignore[arg-type]
+                if earliest is not None and earliest.isoformat() > first:
+                    log.info("the sources' first item is on %s: starting there", earliest)
+                    first = min(earliest.isoformat(), last)
             marts = run_pipeline(first, last, args.select)
             print(f"\nMarts published to {marts}\n", flush=True)
             if args.command == "demo":
