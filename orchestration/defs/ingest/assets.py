@@ -192,34 +192,23 @@ def build_ingest_asset(source: Source, partitions: dg.PartitionsDefinition) -> d
         check_specs=_check_specs(key),
         automation_condition=ingest_condition(),
     )
-    if isinstance(source, FileSource):
+    if isinstance(source, FileSource | SqlSource):
+        # Export files and database queries: counting the window is a second read of it.
+        read, kind = (
+            (iter_file_items, "file") if isinstance(source, FileSource) else (iter_sql_items, "sql")
+        )
 
-        @dg.asset(**common, kinds={"file", "presidio", "duckdb"})
-        def _file_ingest(
+        @dg.asset(**common, kinds={kind, "presidio", "duckdb"})
+        def _local_ingest(
             context: dg.AssetExecutionContext, warehouse: WarehouseResource, pii: PiiResource
         ) -> dg.MaterializeResult:
             start, end = local_window(context)
-            expected = sum(1 for _ in iter_file_items(source, start, end))
+            expected = sum(1 for _ in read(source, start, end))
             return _write_window(
-                context, source, iter_file_items(source, start, end), expected, warehouse, pii
+                context, source, read(source, start, end), expected, warehouse, pii
             )
 
-        return _file_ingest
-
-    if isinstance(source, SqlSource):
-
-        @dg.asset(**common, kinds={"sql", "presidio", "duckdb"})
-        def _sql_ingest(
-            context: dg.AssetExecutionContext, warehouse: WarehouseResource, pii: PiiResource
-        ) -> dg.MaterializeResult:
-            start, end = local_window(context)
-            # The query is the customer's; counting is a second read of the same window.
-            expected = sum(1 for _ in iter_sql_items(source, start, end))
-            return _write_window(
-                context, source, iter_sql_items(source, start, end), expected, warehouse, pii
-            )
-
-        return _sql_ingest
+        return _local_ingest
 
     @dg.asset(**common, kinds={"imis", "presidio", "duckdb"}, deps=[MEMBERS_KEY])
     def _imis_ingest(
