@@ -80,3 +80,6 @@ class SourceProblem:
     source_name: str
     location: str  # e.g. "exports/survey.jsonl:17" or "Activity offset 1500"
     reason: str
+    # The row's creation time when it could be read: the problem is then counted on that day,
+    # so per-day reconciliation with the source adds up (items + problems = source rows).
+    created_at: datetime | None = None

@@ -76,7 +76,8 @@ def iter_source_items(
         key_parts = [_field(values, f) for f in source.key_fields]
         location = f"{label} row {position}"
         if any(p is None or p == "" for p in key_parts):
-            yield SourceProblem(source.name, location, "missing key field")
+            created = _safe_datetime(_field(values, source.watermark_field))
+            yield SourceProblem(source.name, location, "missing key field", created)
             continue
         key = "|".join(str(p) for p in key_parts)
         location = f"{label} {key}"
@@ -110,7 +111,7 @@ def _item(
     else:
         text = raw
     if not text.strip():
-        return SourceProblem(source.name, location, "empty text")
+        return SourceProblem(source.name, location, "empty text", created)
     member_id = _field(values, source.member_id_field) if source.member_id_field else None
     question = _field(values, source.question_field) if source.question_field else None
     updated = _field(values, source.updated_field) if source.updated_field else None

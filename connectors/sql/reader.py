@@ -129,7 +129,7 @@ def _row_item(
     raw = "\n\n".join(parts)
     text = email_text(raw) if source.html else raw
     if not text.strip():
-        return SourceProblem(source.name, location, "empty text")
+        return SourceProblem(source.name, location, "empty text", created)
     member_id = values.get(cols.member_id.lower()) if cols.member_id else None
     question = values.get(cols.question.lower()) if cols.question else None
     try:

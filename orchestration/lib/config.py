@@ -104,6 +104,7 @@ class Settings:
     duckdb_threads: int
     ingest_cron: str  # the live tail's cadence; iMIS asks for hourly at most
     lookback_days: int  # recent days each scheduled ingest re-reads for late and edited items
+    reconcile_days: int  # days before the lookback whose counts are compared with iMIS
     max_failure_rate: float  # share of failed labels above which the coverage check fails
 
     @property
@@ -130,5 +131,6 @@ class Settings:
             duckdb_threads=int(env.get("PULSE_DUCKDB_THREADS") or 2),
             ingest_cron=env.get("PULSE_INGEST_CRON") or "0 * * * *",
             lookback_days=int(env.get("PULSE_LOOKBACK_DAYS") or 3),
+            reconcile_days=int(env.get("PULSE_RECONCILE_DAYS") or 30),
             max_failure_rate=float(env.get("PULSE_MAX_FAILURE_RATE") or 0.05),
         )

@@ -44,7 +44,7 @@ create table if not exists raw.feedback_items (
 -- Rows a source could not turn into an item (bad line, empty text): reported, never silent.
 create table if not exists raw.ingest_problems (
     source_name   varchar not null,
-    created_date  date,                       -- the partition being ingested when it was seen
+    created_date  date,                       -- the row's creation day, else the window's first
     location      varchar not null,           -- file:line, or entity + offset
     reason        varchar not null,
     recorded_at   timestamp not null

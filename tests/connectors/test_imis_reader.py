@@ -55,7 +55,8 @@ def test_text_fields_joined_and_window_is_half_open():
     assert out[0] == SourceItem(
         "notes", "1", "email", datetime(2026, 3, 1), "Dues\n\nToo high.", member_id="7"
     )
-    assert out[1:] == [SourceProblem("notes", "Activity 4", "empty text")]
+    # dated by the row, so per-day reconciliation counts it on the day iMIS does
+    assert out[1:] == [SourceProblem("notes", "Activity 4", "empty text", datetime(2026, 3, 1, 12))]
 
 
 def test_bad_watermark_is_a_problem_not_a_crash():
@@ -161,4 +162,6 @@ def test_missing_key_is_reported(bad):
     )
     with serve([row]) as client:
         out = list(iter_source_items(client, NOTES, datetime(2026, 3, 1), datetime(2026, 3, 2)))
-    assert out == [SourceProblem("notes", "Activity row 0", "missing key field")]
+    assert out == [
+        SourceProblem("notes", "Activity row 0", "missing key field", datetime(2026, 3, 1, 10))
+    ]

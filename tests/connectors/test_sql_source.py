@@ -144,6 +144,7 @@ def test_window_is_half_open_and_keys_are_not_repeated(tmp_path):
         ("SourceItem", "1"), ("SourceItem", "3"), ("SourceProblem", None),
     ]  # fmt: skip
     assert out[1].text == "<p>last</p>" and out[2].reason == "empty text"
+    assert START <= out[2].created_at < END  # dated by its row, for per-day reconciliation
     html = SqlSource.model_validate({**FEEDBACK, "html": True})
     item = next(o for o in iter_sql_items(html, START, END, url=url) if o.source_key == "3")
     assert isinstance(item, SourceItem) and item.text == "last" and item.original_length == 11

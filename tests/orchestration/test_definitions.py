@@ -74,6 +74,13 @@ def test_default_definitions_hold_the_whole_graph(pulse_env):
     assert staging_deps == ingest
     publish_deps = {d.asset_key for d in specs[dg.AssetKey(["published", "marts"])].deps}
     assert publish_deps == {dg.AssetKey(list(m)) for m in DBT_MODELS if m[0] == "marts"}
+    assert {s.name for s in definitions.sensors} == {
+        "live_tail_automation",
+        "ingest_reconciliation",
+        "emerging_issue_alerts",
+        "run_failure_alerts",
+        "asset_check_failure_alerts",
+    }
 
 
 def test_every_warehouse_writer_is_in_the_duckdb_pool_and_partitioned_assets_run_as_one(pulse_env):
@@ -117,6 +124,8 @@ def test_file_only_configuration_has_no_imis_assets(pulse_env, tmp_path, monkeyp
     assert not any(
         k.path[:2] == ["raw", "feedback_items"] and k.path[2] in SANDBOX_SOURCES for k in keys
     )
+    # nothing in iMIS to reconcile with
+    assert "ingest_reconciliation" not in {s.name for s in defs().sensors}
 
 
 def test_a_broken_sources_file_fails_loading_with_its_name(pulse_env, tmp_path, monkeypatch):

@@ -92,7 +92,7 @@ def _write_window(
                 [
                     {
                         "source_name": p.source_name,
-                        "created_date": start.date(),
+                        "created_date": p.created_at.date() if p.created_at else start.date(),
                         "location": p.location,
                         "reason": p.reason,
                         "recorded_at": now,
