@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -32,22 +31,15 @@ from orchestration.lib.warehouse import Warehouse, replace_rows
 from orchestration.lib.writeback.items import read_items
 from orchestration.lib.writeback.ledger import WritebackLedger
 from tests.conftest import PIPELINE_ENV_VARS
+from tests.e2e.homes import cli_env, copy_home
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_TEXT_ITEM = "twin_source:twin-1"  # another member's item with the member's text
 OTHER_MEMBER = "other-member-for-erasure-test"
 
 
-def _copy_home(pipeline_run, tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    shutil.copytree(pipeline_run["home"], home)
-    return home
-
-
 def _env(pipeline_run, home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in PIPELINE_ENV_VARS}
-    env.update(pipeline_run["env"])
-    env.update(PULSE_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
+    env = cli_env(pipeline_run, home)
     # Erasure never needs iMIS: point it nowhere, so any attempt to reach it would fail.
     env.update(IMIS_BASE_URL="http://127.0.0.1:9", IMIS_PASSWORD="not-the-password")
     return env
@@ -224,7 +216,7 @@ def _hash_sets(paths: Paths, member_id: str) -> tuple[set[str], set[str]]:
 
 @pytest.fixture
 def erasure_home(pipeline_run, tmp_path):
-    home = _copy_home(pipeline_run, tmp_path)
+    home = copy_home(pipeline_run, tmp_path)
     paths = Paths(home)
     member_id, items = _pick_member(paths.warehouse)
     item_ids = [i for i, _ in items]

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.cli import run_pipeline
+from tests.e2e.homes import marts_content
 
 MIDDLE_DAY = "2026-03-15"
 
@@ -69,34 +70,13 @@ def test_marts_hold_one_row_per_sandbox_item(pipeline_run):
     } <= columns
 
 
-# Stamped with the time of the run that wrote them, not derived from the data.
-RUN_TIME_COLUMNS = {"enriched_at", "ingested_at", "synced_at", "published_at"}
-
-
-def _marts_content(marts: Path) -> dict[str, list[tuple]]:
-    """Every row of every published mart (run-time stamps aside), sorted."""
-    content = {}
-    with duckdb.connect(str(marts), read_only=True) as con:
-        tables = [r[0] for r in con.execute("show tables").fetchall()]
-        for table in tables:
-            columns = [
-                r[0]
-                for r in con.execute(f'describe "{table}"').fetchall()
-                if r[0] not in RUN_TIME_COLUMNS
-            ]
-            select = ", ".join(f'"{c}"' for c in columns)
-            rows = con.execute(f'select {select} from "{table}"').fetchall()
-            content[table] = sorted(rows, key=repr)
-    return content
-
-
 def test_rerunning_a_day_leaves_identical_marts(pipeline_env):
     home, marts = pipeline_env["home"], pipeline_env["marts"]
-    counts, content = _counts(home), _marts_content(marts)
+    counts, content = _counts(home), marts_content(marts)
     assert len(content) >= 9 and content["fct_feedback"] and content["agg_sentiment_daily"]
     run_pipeline(MIDDLE_DAY, MIDDLE_DAY)  # re-running a day replaces that day only
     assert _counts(home) == counts
-    assert _marts_content(marts) == content
+    assert marts_content(marts) == content
 
 
 def test_dashboard_overview_renders_on_the_pipeline_marts(pipeline_run, monkeypatch):
