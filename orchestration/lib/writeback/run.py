@@ -5,7 +5,9 @@ For each planned write:
 1. the ledger says it is already written with the same values: nothing is sent;
 2. otherwise the ledger records `pending`, then the write-back primitive (connectors/imis/
    writeback.py) looks the row up by its source key under the contact (GET by contact id),
-   writes only what is missing or changed, and looks up again after any unknown outcome;
+   writes only what is missing or changed, and looks up again after any unknown outcome.
+   A member's Sentiment_Log rows are read once per run and serve all that member's items
+   (`member_rows.MemberRows`); a failed write makes the next look-up read iMIS again;
 3. the ledger records `written` with the key iMIS returned, or `failed` with the reason.
 
 A run killed anywhere leaves at worst a `pending` row, which the next run reconciles the
@@ -37,6 +39,7 @@ from connectors.imis.writeback import (
 from .config import WritebackConfig
 from .items import WritebackItem
 from .ledger import WritebackLedger
+from .member_rows import MemberRows
 from .plan import (
     Kind,
     Plan,
@@ -130,7 +133,10 @@ def resolve_group(client: ImisClient, group_name: str) -> str:
 
 
 def _write(
-    client: ImisClient, write: PlannedWrite, config: WritebackConfig, group_id: str | None
+    client: ImisClient | MemberRows,
+    write: PlannedWrite,
+    config: WritebackConfig,
+    group_id: str | None,
 ) -> tuple[str, bool]:
     attempts = config.attempts
     if write.kind == "sentiment_log":
@@ -181,6 +187,7 @@ def execute_plan(
     """Send `plan` to iMIS (or, with `dry_run`, only say what would be sent)."""
     report = RunReport(plan.kind, dry_run, plan.writes[0].target if plan.writes else None)
     entries = ledger.entries(plan.kind)
+    member_rows: dict[str, MemberRows] = {}
     report.skipped = len(plan.skips)
     if not dry_run and plan.skips:
         ledger.mark_skipped(
@@ -210,8 +217,11 @@ def execute_plan(
             member_id=write.member_id,
             target=write.target,
         )
+        writer = client
+        if plan.kind == "sentiment_log":
+            writer = member_rows.setdefault(write.member_id, MemberRows(client, write.target))
         try:
-            imis_key, created = _write(client, write, config, group_id)
+            imis_key, created = _write(writer, write, config, group_id)
         except ImisAuthError:
             raise  # every later write would fail the same way
         except ImisRequestError as exc:
