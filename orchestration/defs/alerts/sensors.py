@@ -95,9 +95,10 @@ def build_alert_sensors(
         name="emerging_issue_alerts",
         default_status=default_status,
         minimum_interval_seconds=300,
-        description="Sends one alert per emerging-issue spike (emerging_issues.is_spike) and per "
-        "new high-urgency item in the published marts to the configured webhook and e-mail, with "
-        "topic, segment, spike size, NSS change and a link to the evidence in the app.",
+        description="Sends one alert per topic and week with an emerging-issue spike "
+        "(emerging_issues.is_spike; the segments that spiked listed inside) and per new "
+        "high-urgency item in the published marts to the configured webhook and e-mail, with "
+        "topic, segments, spike size, NSS change and a link to the evidence in the app.",
     )
     def emerging_issue_alerts(context: dg.SensorEvaluationContext, alerts: AlertsResource):
         config = alerts.config()

@@ -8,6 +8,7 @@ from .detect import (
     read_alerts,
     run_failure_alert,
     spike_alert,
+    spike_alerts,
     urgent_alert,
 )
 from .dispatch import DispatchReport, dispatch
@@ -31,5 +32,6 @@ __all__ = [
     "run_failure_alert",
     "slack_payload",
     "spike_alert",
+    "spike_alerts",
     "urgent_alert",
 ]

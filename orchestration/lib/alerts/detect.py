@@ -1,9 +1,12 @@
 """What deserves an alert, read from the PUBLISHED marts (marts.duckdb) with one short
 read-only connection: spikes of `emerging_issues` and new high-urgency items of `fct_feedback`.
 
-Each alert has a key that names the issue and its period (`spike:<topic>:<segment>:<week>`,
+Each alert has a key that names the issue and its period (`spike:<topic>:<week>`,
 `urgent:<item>`, `run_failure:<run>`), so the alert log sends it once however often the
-sensor looks. Messages carry topics, segments, counts and links, never item text.
+sensor looks. A spike is one issue however many segments show it: the week's flagged rows of
+a topic (all members, tiers, chapters) make one alert that lists them, so an incident does not
+page staff once per segment. A topic still spiking the next week is alerted again (a new
+period). Messages carry topics, segments, counts and links, never item text.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ select week_start, topic_key, topic_label, segment_type, segment_value, item_cou
        negative_count, net_sentiment_score, nss_change, robust_z, evidence_item_ids
 from emerging_issues
 where is_spike and week_start >= ?
-order by week_start, robust_z desc, topic_key, segment_type, segment_value
+order by week_start, topic_key, segment_type = 'all' desc, robust_z desc, segment_type,
+         segment_value
 """
 LATEST_WEEK_SQL = "select max(week_start) from emerging_issues"
 URGENT_SQL = """
@@ -49,44 +53,66 @@ def _fmt(value: Any, spec: str = "") -> str:
     return format(value, spec) if spec else str(value)
 
 
-def spike_alert(row: dict[str, Any], app_url: str) -> Alert:
-    week = row["week_start"]
-    week_text = week.isoformat() if isinstance(week, date) else str(week)
-    segment = (
-        "all members"
-        if row["segment_type"] == "all"
-        else f"{row['segment_type']} {row['segment_value']}"
-    )
-    label = row.get("topic_label") or row["topic_key"]
-    params: dict[str, str] = {"topic": row["topic_key"]}
-    if row["segment_type"] in ("tier", "chapter"):
-        params[row["segment_type"]] = str(row["segment_value"])
-    link = f"{app_url}/emerging?{urlencode(params)}"
-    nss_change = row.get("nss_change")
-    text = (
-        f"Emerging issue: {label} among {segment}, week of {week_text}: "
+def _segment(row: dict[str, Any]) -> str:
+    if row["segment_type"] == "all":
+        return "all members"
+    return f"{row['segment_type']} {row['segment_value']}"
+
+
+def _spike_figures(row: dict[str, Any]) -> str:
+    return (
         f"{row['negative_count']} negative of {row['item_count']} mentions, "
         f"NSS {_fmt(row.get('net_sentiment_score'), '.0f')} "
-        f"(change {_fmt(nss_change, '+.0f')}), robust z {_fmt(row.get('robust_z'), '.1f')}."
+        f"(change {_fmt(row.get('nss_change'), '+.0f')}), robust z {_fmt(row.get('robust_z'), '.1f')}"
     )
-    evidence = list(row.get("evidence_item_ids") or [])
+
+
+def spike_alert(rows: list[dict[str, Any]], app_url: str) -> Alert:
+    """One alert for a topic's flagged rows of one week. `rows` come in SPIKES_SQL's order, so
+    the first is the headline: all members when flagged, else the segment with the largest z."""
+    head = rows[0]
+    week = head["week_start"]
+    week_text = week.isoformat() if isinstance(week, date) else str(week)
+    label = head.get("topic_label") or head["topic_key"]
+    params: dict[str, str] = {"topic": head["topic_key"]}
+    if head["segment_type"] in ("tier", "chapter"):
+        params[head["segment_type"]] = str(head["segment_value"])
+    link = f"{app_url}/emerging?{urlencode(params)}"
+    text = f"Emerging issue: {label} among {_segment(head)}, week of {week_text}: {_spike_figures(head)}."
+    if len(rows) > 1:
+        text += (
+            " Also spiking among "
+            + "; ".join(f"{_segment(r)} ({_spike_figures(r)})" for r in rows[1:])
+            + "."
+        )
+    nss_change = head.get("nss_change")
+    evidence = list(head.get("evidence_item_ids") or [])
     return Alert(
-        key=f"spike:{row['topic_key']}:{row['segment_type']}:{row['segment_value']}:{week_text}",
+        key=f"spike:{head['topic_key']}:{week_text}",
         kind="spike",
-        title=f"Member Pulse: {label} spiking among {segment}",
+        title=f"Member Pulse: {label} spiking among {_segment(head)}",
         text=text,
         link=link,
         fields={
             "topic": label,
-            "topic_key": row["topic_key"],
-            "segment": segment,
+            "topic_key": head["topic_key"],
+            "segment": _segment(head),
+            "segments": ", ".join(_segment(r) for r in rows),
             "week_start": week_text,
-            "spike_size": int(row["negative_count"]),
-            "mentions": int(row["item_count"]),
+            "spike_size": int(head["negative_count"]),
+            "mentions": int(head["item_count"]),
             "nss_change": None if nss_change is None else round(float(nss_change), 1),
             "evidence_items": len(evidence),
         },
     )
+
+
+def spike_alerts(rows: list[dict[str, Any]], app_url: str) -> list[Alert]:
+    """One alert per topic and week, from SPIKES_SQL rows."""
+    grouped: dict[tuple[Any, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault((row["week_start"], row["topic_key"]), []).append(row)
+    return [spike_alert(group, app_url) for group in grouped.values()]
 
 
 def urgent_alert(row: dict[str, Any], app_url: str) -> Alert:
@@ -140,7 +166,7 @@ def read_alerts(
             latest = con.execute(LATEST_WEEK_SQL).fetchall()[0][0]
             if latest is not None:
                 since = latest - timedelta(weeks=spike_lookback_weeks)
-                alerts += [spike_alert(r, app_url) for r in _rows(con, SPIKES_SQL, [since])]
+                alerts += spike_alerts(_rows(con, SPIKES_SQL, [since]), app_url)
         if urgent_items and _has_table(con, "fct_feedback"):
             newest = con.execute(LATEST_ITEM_SQL).fetchall()[0][0]
             if newest is not None:

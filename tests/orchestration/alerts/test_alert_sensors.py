@@ -1,5 +1,6 @@
 """Alert sensors evaluated on hand-built published marts, sending to a real SMTP server and a
-webhook receiver on 127.0.0.1: one alert per spike, none in a quiet period, no duplicates."""
+webhook receiver on 127.0.0.1: one alert per spiking topic and week, none in a quiet period, no
+duplicates."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ SPIKES = [
     ("renewal_billing", "Renewal & billing", "all", "all", 40, 31, -62.5, -48.0, 6.2),
     ("renewal_billing", "Renewal & billing", "chapter", "North", 18, 16, -77.8, -70.0, 5.1),
     ("website_login", "Website login", "tier", "Student", 12, 10, -66.7, -55.0, 4.4),
+    ("event_logistics", "Event logistics", "all", "all", 25, 15, -40.0, -35.0, 4.0),
 ]
 
 
@@ -118,21 +120,21 @@ def home(tmp_path) -> Path:
     return home
 
 
-def test_one_alert_per_spike_to_both_sinks_and_none_on_repeat(home, webhook, smtp_server):
+def test_one_alert_per_topic_and_week_to_both_sinks_and_none_on_repeat(home, webhook, smtp_server):
     _, inbox = smtp_server
     build_marts(home / "marts.duckdb")
     res = resource(home, webhook, smtp_server)
     result = evaluate(res)
+    # renewal_billing spikes among all members and in chapter North: one issue, one alert.
     assert "3 alert(s) sent" in result.skip_message
     assert len(webhook.payloads) == 3 and len(inbox.messages) == 3
 
     texts = [p["text"] for p in webhook.payloads]
-    north = next(t for t in texts if "chapter North" in t)
-    assert "Renewal & billing" in north and "16 negative of 18" in north and "change -70" in north
+    renewal = next(t for t in texts if "Renewal & billing" in t)
+    assert "among all members" in renewal and "31 negative of 40" in renewal
+    assert "chapter North (16 negative of 18" in renewal and "change -70" in renewal
     links = [b["text"]["text"] for p in webhook.payloads for b in p["blocks"] if "text" in b]
-    assert any(
-        "http://pulse.example.org/emerging?topic=renewal_billing&chapter=North" in t for t in links
-    )
+    assert any("http://pulse.example.org/emerging?topic=renewal_billing|" in t for t in links)
     assert any(
         "http://pulse.example.org/emerging?topic=website_login&tier=Student" in t for t in links
     )
@@ -216,7 +218,7 @@ def test_a_sink_down_does_not_hold_back_the_other_and_failures_are_retried(
     [row] = AlertLog(home / "alert_log.sqlite").rows()
     assert row["sinks_ok"] == "email" and "HTTP 500" in row["last_error"]
 
-    build_marts(home / "marts.duckdb", spikes=SPIKES[1:2])
+    build_marts(home / "marts.duckdb", spikes=SPIKES[2:3])
     webhook_only = resource(home, webhook)
     assert "1 failed" in evaluate(webhook_only).skip_message
     webhook.status = 200
