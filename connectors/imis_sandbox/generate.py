@@ -4,6 +4,9 @@ Items are generated one at a time from an RNG seeded with (seed, index) and writ
 so memory stays flat however many items are asked for (members are held in memory: they are few).
 The SQLite file and `ground_truth.json` are built under temporary names and renamed at the end:
 a killed generation leaves no half-built data that a later run would mistake for complete.
+
+`append_day` adds a day of new items to an existing sandbox, as new feedback arriving in iMIS
+(the end-to-end benchmark's incremental day); it works on a running sandbox too.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from .textgen import STAFF, TOPICS, Person, compose, email_html, random_phone
 
 DB_NAME = "sandbox.sqlite"
 GROUND_TRUTH_NAME = "ground_truth.json"
+APPENDED_TRUTH_NAME = "ground_truth_appended.jsonl"  # planted values of appended days
 FIRST_MEMBER_ID = 100001
 BATCH = 2000
 # Bumped whenever the generated tables change, so a cached sandbox of an older layout is rebuilt.
@@ -53,6 +57,7 @@ CHANNELS = (
     ("PartyNote", 0.07), ("CommunicationLog", 0.15), ("PULSE_SurveyResponse", 0.27),
     ("PULSE_CaseNote", 0.11),
 )  # fmt: skip
+CHANNEL_NAMES, CHANNEL_WEIGHTS = [c for c, _ in CHANNELS], [w for _, w in CHANNELS]
 SURVEYS = {
     "PULSE-ANNUAL": "What is the one thing we could do to improve your membership?",
     "PULSE-EVENT": "Tell us about your experience at the event.",
@@ -120,6 +125,7 @@ def generate(
         db.close()
     os.replace(tmp_db, db_path)
     os.replace(tmp_truth, data_dir / GROUND_TRUTH_NAME)
+    (data_dir / APPENDED_TRUTH_NAME).unlink(missing_ok=True)  # days appended to the old data
     return db_path
 
 
@@ -129,12 +135,45 @@ def stored_params(db_path: Path) -> Params | None:
     try:
         with sqlite3.connect(db_path) as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'params'").fetchone()
+            appended = db.execute("SELECT 1 FROM meta WHERE key = 'appended'").fetchone()
     except sqlite3.DatabaseError:
         return None
-    if not row:
+    if not row or appended:  # days appended since: the parameters no longer describe the data
         return None
     stored = json.loads(row[0])
     return Params(**stored) if stored.get("version") == DATA_VERSION else None
+
+
+def append_day(data_dir: str | Path, day: date, items: int) -> Path:
+    """Add `items` new items created on `day` to the sandbox in `data_dir`, in one transaction
+    (a running sandbox serves none or all of them). Members stay as they are; keys continue
+    after the existing ones; the items' planted values go to `ground_truth_appended.jsonl`.
+    Deterministic: item n of the whole sandbox is drawn from (seed, n) as in `generate`."""
+    data_dir = Path(data_dir)
+    db_path = data_dir / DB_NAME
+    db = sqlite3.connect(db_path, timeout=30)
+    try:
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        if "params" not in meta:
+            raise FileNotFoundError(f"no generated sandbox in {data_dir}: run generate() first")
+        params = Params(**json.loads(meta["params"]))
+        appended = json.loads(meta.get("appended", "[]"))
+        first = params.items + sum(a["items"] for a in appended)
+        with (data_dir / APPENDED_TRUTH_NAME).open("a", encoding="utf-8") as truth:
+            generator = _Generator(db, truth, params, truth_lines=True)
+            generator.continue_keys()
+            members = generator.stored_members()
+            for index in range(first, first + items):
+                generator.item(random.Random(f"{params.seed}:item:{index}"), index, day, members)
+            generator.flush()
+            appended.append({"day": day.isoformat(), "items": items, "first_index": first})
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('appended', ?)", (json.dumps(appended),)
+            )
+            db.commit()
+    finally:
+        db.close()
+    return db_path
 
 
 def incidents_for(start: date, days: int) -> list[Incident]:
@@ -151,14 +190,19 @@ def incidents_for(start: date, days: int) -> list[Incident]:
 
 
 class _Generator:
-    def __init__(self, db: sqlite3.Connection, truth: Any, params: Params):
+    def __init__(
+        self, db: sqlite3.Connection, truth: Any, params: Params, truth_lines: bool = False
+    ):
         self.db, self.truth, self.p = db, truth, params
+        self.truth_lines = truth_lines  # one JSON object a line (appended days), not one document
         self.end = date.fromisoformat(params.end_date)
         self.start = self.end - timedelta(days=params.days)
         self.incidents = incidents_for(self.start, params.days)
         self.conference = self.start + timedelta(days=int(params.days * 0.62))
         self.buffers: dict[str, list[tuple]] = {}
         self.first_pii = True
+        self.counters = {"SEQN": 20000, "PartyNoteId": 5000}
+        self.ordinals: dict[tuple[str, str], int] = {}
 
     def run(self) -> None:
         self.truth.write(json.dumps({"params": asdict(self.p), "incidents": [
@@ -171,7 +215,7 @@ class _Generator:
         self._groups()
         self._users(members)
         self._items(members)
-        self._flush()
+        self.flush()
         self.truth.write("\n]}\n")
 
     # -- members -----------------------------------------------------------------------------
@@ -315,81 +359,112 @@ class _Generator:
 
     def _items(self, members: list[Member]) -> None:
         cumulative = self._day_profile()
-        channels, channel_weights = [c for c, _ in CHANNELS], [w for _, w in CHANNELS]
-        counters = {"SEQN": 20000, "PartyNoteId": 5000}
-        ordinals: dict[tuple[str, str], int] = {}
         for index in range(self.p.items):
             rng = random.Random(f"{self.p.seed}:item:{index}")
             day = bisect.bisect_left(cumulative, rng.random() * cumulative[-1])
-            when = datetime.combine(self.start + timedelta(days=day), time()) + timedelta(
-                seconds=rng.randint(7 * 3600, 21 * 3600)
-            )
-            member = members[int(len(members) * rng.random() ** 1.4)]
-            colleague = members[rng.randrange(len(members))]
-            tier = next(code for start, code in reversed(member.tier_history) if start <= when) \
-                if member.tier_history[0][0] <= when else member.tier_history[0][1]  # fmt: skip
-            topics, sentiment = self._topics(rng, when.date(), tier)
-            channel = rng.choices(channels, channel_weights)[0]
-            entity, _, activity_type = channel.partition(":")
-            style = {"FEEDBACK": "email", "CALL": "call", "HLCOMMUNITY": "community", "PartyNote": "note",
-                     "CommunicationLog": "email", "PULSE_SurveyResponse": "survey",
-                     "PULSE_CaseNote": "case"}[activity_type or entity]  # fmt: skip
-            composed = compose(rng, style, topics, sentiment, member.person, colleague.person)
-            text, pii = composed.text, composed.pii
-            if rng.random() < 0.001:  # a pasted thread: the "huge text" case
-                text = "\n\n".join([text] * (12000 // max(len(text), 1) + 1))
-            empty = rng.random() < 0.004
-            if entity == "CommunicationLog":
-                text, pii = email_html(rng, composed, member.person)
-                if empty:  # a forward with nothing but quoted history
-                    text = (
-                        text.split("<body")[0]
-                        + "<body><blockquote>On Monday the office wrote:<br>Noted.</blockquote></body></html>"
-                    )
-            elif empty:
-                text = rng.choice(("", "   ", "\n"))
-            if empty:
-                pii = []
-            pid = member.person.member_id
-            row: dict[str, Any]
-            if entity == "Activity":
-                counters["SEQN"] += 1
-                key = str(counters["SEQN"])
-                row = {"SEQN": counters["SEQN"], "PartyId": pid, "ACTIVITY_TYPE": activity_type,
-                       "PRODUCT_CODE": topics[0].upper()[:10] if activity_type != "HLCOMMUNITY" else "DISCUSSION",
-                       "TRANSACTION_DATE": _iso(when), "EFFECTIVE_DATE": _iso(when), "DESCRIPTION": composed.subject,
-                       "NOTE": text, "SOURCE_CODE": "OUTLOOK" if activity_type == "FEEDBACK" else None}  # fmt: skip
-                if activity_type == "CALL" and rng.random() < 0.3:
-                    row["NOTE_2"] = "Follow-up: member confirmed the issue is resolved."
-                    row["TICKLER_DATE"] = _iso(when + timedelta(days=3))
-            elif entity == "PartyNote":
-                counters["PartyNoteId"] += 1
-                key = str(counters["PartyNoteId"])
-                row = {"PartyNoteId": counters["PartyNoteId"], "PartyId": pid, "Purpose": "Member feedback",
-                       "Text": text, "CreatedBy": "MANAGER", "CreatedOn": _iso(when),
-                       "UpdatedBy": "MANAGER", "UpdatedOn": _iso(when)}  # fmt: skip
-            elif entity == "CommunicationLog":
-                key = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-                row = {"CommunicationLogId": key, "PartyId": pid, "Subject": composed.subject, "Html": text,
-                       "Text": "", "SourceProcess": "OutlookIntegration", "CommunicationType": "Email",
-                       "CreatedBy": "MANAGER", "CreatedOn": _iso(when)}  # fmt: skip
+            self.item(rng, index, self.start + timedelta(days=day), members)
+
+    def stored_members(self) -> list[Member]:
+        """The members as generated, read back from Party (in generation order). Their tier
+        history is only the current tier: every tier change lies inside the generated window,
+        so for a day after it the current tier is the tier at the time."""
+        cursor = self.db.cursor()
+        cursor.row_factory = sqlite3.Row
+        members = []
+        for r in cursor.execute(
+            "SELECT * FROM party WHERE IsCompany = 0 ORDER BY CAST(PartyId AS INTEGER)"
+        ):
+            joined = datetime.fromisoformat(r["JoinDate"])
+            state = r["CountrySubEntityCode"]
+            address = f"{r['AddressLine']}, {r['CityName']}, {state} {r['PostalCode']}"
+            person = Person(r["PartyId"], r["FirstName"], r["LastName"], r["Email"], r["Phone"], address,
+                            CHAPTERS[r["Chapter"]][0], TIERS[r["CustomerTypeCode"]][0], joined.year, state)  # fmt: skip
+            members.append(Member(person, [(joined, r["CustomerTypeCode"])]))
+        return members
+
+    def continue_keys(self) -> None:
+        """Number new items after the stored ones, as iMIS identity columns would."""
+        self.counters["SEQN"] = self.db.execute("SELECT MAX(SEQN) FROM activity").fetchone()[0]
+        self.counters["PartyNoteId"] = self.db.execute(
+            "SELECT MAX(PartyNoteId) FROM partynote"
+        ).fetchone()[0]
+        for entity in ("PULSE_SurveyResponse", "PULSE_CaseNote"):
+            table = ENTITIES[entity.lower()].table
+            for pid, ordinal in self.db.execute(
+                f'SELECT ID, MAX(Ordinal) FROM "{table}" GROUP BY ID'
+            ):
+                self.ordinals[(entity, pid)] = ordinal
+
+    def item(self, rng: random.Random, index: int, day: date, members: list[Member]) -> None:
+        """Item `index`, created on `day`, drawn from `rng`."""
+        counters, ordinals = self.counters, self.ordinals
+        when = datetime.combine(day, time()) + timedelta(seconds=rng.randint(7 * 3600, 21 * 3600))
+        member = members[int(len(members) * rng.random() ** 1.4)]
+        colleague = members[rng.randrange(len(members))]
+        tier = next(code for start, code in reversed(member.tier_history) if start <= when) \
+            if member.tier_history[0][0] <= when else member.tier_history[0][1]  # fmt: skip
+        topics, sentiment = self._topics(rng, when.date(), tier)
+        channel = rng.choices(CHANNEL_NAMES, CHANNEL_WEIGHTS)[0]
+        entity, _, activity_type = channel.partition(":")
+        style = {"FEEDBACK": "email", "CALL": "call", "HLCOMMUNITY": "community", "PartyNote": "note",
+                 "CommunicationLog": "email", "PULSE_SurveyResponse": "survey",
+                 "PULSE_CaseNote": "case"}[activity_type or entity]  # fmt: skip
+        composed = compose(rng, style, topics, sentiment, member.person, colleague.person)
+        text, pii = composed.text, composed.pii
+        if rng.random() < 0.001:  # a pasted thread: the "huge text" case
+            text = "\n\n".join([text] * (12000 // max(len(text), 1) + 1))
+        empty = rng.random() < 0.004
+        if entity == "CommunicationLog":
+            text, pii = email_html(rng, composed, member.person)
+            if empty:  # a forward with nothing but quoted history
+                text = (
+                    text.split("<body")[0]
+                    + "<body><blockquote>On Monday the office wrote:<br>Noted.</blockquote></body></html>"
+                )
+        elif empty:
+            text = rng.choice(("", "   ", "\n"))
+        if empty:
+            pii = []
+        pid = member.person.member_id
+        row: dict[str, Any]
+        if entity == "Activity":
+            counters["SEQN"] += 1
+            key = str(counters["SEQN"])
+            row = {"SEQN": counters["SEQN"], "PartyId": pid, "ACTIVITY_TYPE": activity_type,
+                   "PRODUCT_CODE": topics[0].upper()[:10] if activity_type != "HLCOMMUNITY" else "DISCUSSION",
+                   "TRANSACTION_DATE": _iso(when), "EFFECTIVE_DATE": _iso(when), "DESCRIPTION": composed.subject,
+                   "NOTE": text, "SOURCE_CODE": "OUTLOOK" if activity_type == "FEEDBACK" else None}  # fmt: skip
+            if activity_type == "CALL" and rng.random() < 0.3:
+                row["NOTE_2"] = "Follow-up: member confirmed the issue is resolved."
+                row["TICKLER_DATE"] = _iso(when + timedelta(days=3))
+        elif entity == "PartyNote":
+            counters["PartyNoteId"] += 1
+            key = str(counters["PartyNoteId"])
+            row = {"PartyNoteId": counters["PartyNoteId"], "PartyId": pid, "Purpose": "Member feedback",
+                   "Text": text, "CreatedBy": "MANAGER", "CreatedOn": _iso(when),
+                   "UpdatedBy": "MANAGER", "UpdatedOn": _iso(when)}  # fmt: skip
+        elif entity == "CommunicationLog":
+            key = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            row = {"CommunicationLogId": key, "PartyId": pid, "Subject": composed.subject, "Html": text,
+                   "Text": "", "SourceProcess": "OutlookIntegration", "CommunicationType": "Email",
+                   "CreatedBy": "MANAGER", "CreatedOn": _iso(when)}  # fmt: skip
+        else:
+            ordinal = ordinals[(entity, pid)] = ordinals.get((entity, pid), 0) + 1
+            key = f"{pid}|{ordinal}"
+            if entity == "PULSE_SurveyResponse":
+                code = "PULSE-EVENT" if "event" in topics[0] else rng.choice(list(SURVEYS))
+                row = {"ID": pid, "Ordinal": ordinal, "SurveyCode": code, "SubmittedOn": _iso(when),
+                       "Question": SURVEYS[code], "ResponseText": text or None,
+                       "Score": {"positive": rng.randint(8, 10), "neutral": rng.randint(5, 8),
+                                 "negative": rng.randint(0, 5)}[sentiment]}  # fmt: skip
             else:
-                ordinal = ordinals[(entity, pid)] = ordinals.get((entity, pid), 0) + 1
-                key = f"{pid}|{ordinal}"
-                if entity == "PULSE_SurveyResponse":
-                    code = "PULSE-EVENT" if "event" in topics[0] else rng.choice(list(SURVEYS))
-                    row = {"ID": pid, "Ordinal": ordinal, "SurveyCode": code, "SubmittedOn": _iso(when),
-                           "Question": SURVEYS[code], "ResponseText": text or None,
-                           "Score": {"positive": rng.randint(8, 10), "neutral": rng.randint(5, 8),
-                                     "negative": rng.randint(0, 5)}[sentiment]}  # fmt: skip
-                else:
-                    row = {"ID": pid, "Ordinal": ordinal, "CaseNumber": f"C-{index + 10000}",
-                           "OpenedOn": _iso(when), "Category": rng.choice(CASE_CATEGORIES),
-                           "CaseStatus": rng.choice(("Open", "Closed", "Closed", "Pending")), "NoteText": text,
-                           "FollowUpActioned": int(rng.random() < 0.5)}  # fmt: skip
-            self._add(entity, row)
-            for kind, value in pii:
-                self._pii(entity, key, kind, value)
+                row = {"ID": pid, "Ordinal": ordinal, "CaseNumber": f"C-{index + 10000}",
+                       "OpenedOn": _iso(when), "Category": rng.choice(CASE_CATEGORIES),
+                       "CaseStatus": rng.choice(("Open", "Closed", "Closed", "Pending")), "NoteText": text,
+                       "FollowUpActioned": int(rng.random() < 0.5)}  # fmt: skip
+        self._add(entity, row)
+        for kind, value in pii:
+            self._pii(entity, key, kind, value)
 
     def _topics(self, rng: random.Random, day: date, tier: str) -> tuple[list[str], str]:
         for incident in self.incidents:
@@ -429,6 +504,10 @@ class _Generator:
     # -- writing -----------------------------------------------------------------------------
 
     def _pii(self, entity: str, key: str, kind: str, value: str) -> None:
+        if self.truth_lines:
+            record = {"entity": entity, "key": key, "kind": kind, "value": value}
+            self.truth.write(json.dumps(record) + "\n")
+            return
         sep = "" if self.first_pii else ",\n"
         self.first_pii = False
         self.truth.write(
@@ -441,9 +520,9 @@ class _Generator:
         buffer = self.buffers.setdefault(entity.table, [])
         buffer.append(values)
         if len(buffer) >= BATCH:
-            self._flush()
+            self.flush()
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         for table, rows in self.buffers.items():
             if rows:
                 marks = ", ".join("?" * len(rows[0]))

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from datetime import date
 
-from connectors.imis_sandbox import generate
+from connectors.imis_sandbox import append_day, generate
 
 PARAMS = {"seed": 11, "members": 40, "items": 400, "end_date": date(2026, 6, 30), "days": 90}
 
@@ -83,3 +83,53 @@ def test_incidents_raise_negative_feedback_on_their_topic(tmp_path):
             return len(login) / max(len(rows), 1)
 
         assert share(outage["start"], outage["end"]) > 3 * share("2025-07-01", "2026-03-01")
+
+
+def item_keys(path) -> dict[str, set]:
+    """Every item's key and creation day, per table."""
+    queries = {"activity": "SELECT SEQN, TRANSACTION_DATE FROM activity",
+               "partynote": "SELECT PartyNoteId, CreatedOn FROM partynote",
+               "communicationlog": "SELECT CommunicationLogId, CreatedOn FROM communicationlog",
+               "pulse_surveyresponse": "SELECT ID || '|' || Ordinal, SubmittedOn FROM pulse_surveyresponse",
+               "pulse_casenote": "SELECT ID || '|' || Ordinal, OpenedOn FROM pulse_casenote"}  # fmt: skip
+    with sqlite3.connect(path) as db:
+        return {t: set(db.execute(q).fetchall()) for t, q in queries.items()}
+
+
+def test_append_day_adds_new_items_on_that_day_and_keeps_the_history(tmp_path):
+    day = date(2026, 6, 30)  # the day after the generated window
+    path = generate(tmp_path / "a", **PARAMS)
+    before = item_keys(path)
+    append_day(tmp_path / "a", day, 120)
+    after = item_keys(path)
+    new = {t: after[t] - before[t] for t in after}
+    assert all(before[t] <= after[t] for t in after)  # the history is untouched
+    assert sum(len(rows) for rows in new.values()) == 120
+    assert {created[:10] for rows in new.values() for _, created in rows} == {day.isoformat()}
+    with sqlite3.connect(path) as db:  # new items belong to generated members
+        members = {r[0] for r in db.execute("SELECT PartyId FROM party WHERE IsCompany = 0")}
+        authors = {
+            r[0]
+            for r in db.execute(
+                "SELECT PartyId FROM activity WHERE TRANSACTION_DATE >= ?", [day.isoformat()]
+            )
+        }
+    assert authors and authors <= members  # fmt: skip
+    appended_truth = (tmp_path / "a" / "ground_truth_appended.jsonl").read_text().splitlines()
+    assert appended_truth and all(json.loads(line)["value"] for line in appended_truth)
+
+    # A second day continues the keys; the same calls on another copy give the same data.
+    append_day(tmp_path / "a", date(2026, 7, 1), 50)
+    again = generate(tmp_path / "b", **PARAMS)
+    append_day(tmp_path / "b", day, 120)
+    append_day(tmp_path / "b", date(2026, 7, 1), 50)
+    assert dump(again) == dump(path)
+    assert sum(len(rows) for rows in item_keys(path).values()) == PARAMS["items"] + 170
+
+
+def test_a_sandbox_with_appended_days_is_rebuilt_not_reused(tmp_path):
+    path = generate(tmp_path, **PARAMS)
+    append_day(tmp_path, date(2026, 6, 30), 30)
+    generate(tmp_path, **PARAMS)
+    assert sum(len(rows) for rows in item_keys(path).values()) == PARAMS["items"]
+    assert not (tmp_path / "ground_truth_appended.jsonl").exists()
