@@ -42,3 +42,31 @@
         from {{ source }}
     )
 {%- endmacro %}
+
+
+{#-
+    Data tests on a per-day incremental model limit themselves to the run's window with
+    `config: {where: "__partition_window__(created_date)"}`. A `where` cannot call a project
+    macro (dbt renders it when it parses the project), so this override of dbt's
+    get_where_subquery (dbt's documented workaround) replaces the placeholder when the test
+    runs: with the window when Dagster passes one (a one-day run tests the day it rebuilt, not
+    the whole history), with a predicate that is always true without the vars (a full
+    `dbt build` tests every row). Any other `where` behaves as in dbt.
+-#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where') or '' -%}
+    {%- set placeholder = '__partition_window__\\(\\s*(\\w+)\\s*\\)' -%}
+    {%- set columns = modules.re.findall(placeholder, where) -%}
+    {%- if not columns -%}
+        {%- do return(dbt.get_where_subquery(relation)) -%}
+    {%- endif -%}
+    {%- set has_window = var('min_date', none) or var('max_date', none) -%}
+    {%- set filter = namespace(where=where) -%}
+    {%- for column in columns -%}
+        {%- set predicate = in_partition_window(column) if has_window else '1 = 1' -%}
+        {%- set filter.where = modules.re.sub(
+            '__partition_window__\\(\\s*' ~ column ~ '\\s*\\)', '(' ~ predicate ~ ')', filter.where
+        ) -%}
+    {%- endfor -%}
+    {%- do return('(select * from ' ~ relation ~ ' where ' ~ filter.where ~ ') dbt_subquery') -%}
+{%- endmacro %}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 import pytest
 
 from orchestration.definitions import defs
+from orchestration.defs.transform.project import dbt_project
 
 SANDBOX_SOURCES = {
     "activity_feedback",
@@ -36,8 +39,18 @@ DBT_MODELS = {
     ("marts", "dim_member_history"),
     ("marts", "dim_topics"),
     ("marts", "agg_sentiment_daily"),
+    ("marts", "agg_topic_sentiment_daily"),
     ("marts", "emerging_issues"),
     ("marts", "review_queue"),
+}
+# dbt tag `per_day`: the incremental model and every model upstream of it.
+PER_DAY_MODELS = {
+    ("staging", "stg_imis__feedback_items"),
+    ("staging", "stg_imis__members"),
+    ("staging", "stg_imis__member_history"),
+    ("staging", "stg_enrichment__item_labels"),
+    ("intermediate", "int_members_versioned"),
+    ("intermediate", "int_feedback_items_labelled"),
 }
 
 
@@ -96,6 +109,49 @@ def test_every_warehouse_writer_is_in_the_duckdb_pool_and_partitioned_assets_run
         assert pools == {expected_pool}, key
         if assets_def.partitions_def is not None:
             assert assets_def.backfill_policy == dg.BackfillPolicy.single_run(), key
+
+
+def test_per_day_dbt_models_are_partitioned_and_the_rest_run_once_after_them(pulse_env):
+    definitions = defs()
+    graph = definitions.resolve_asset_graph()
+    dbt_keys = {dg.AssetKey(list(model)) for model in DBT_MODELS}
+    per_day = {dg.AssetKey(list(model)) for model in PER_DAY_MODELS}
+    enriched = graph.get(dg.AssetKey(["enriched", "item_labels"]))
+    for key in dbt_keys:
+        node = graph.get(key)
+        label = node.automation_condition.get_label()
+        if key in per_day:
+            # the same days as enrichment, one run per range, following it on recent days
+            assert node.partitions_def == enriched.partitions_def, key
+            assert node.assets_def.backfill_policy == dg.BackfillPolicy.single_run(), key
+            assert label == "eager on recent partitions", key
+            assert node.assets_def.node_def.name == "member_pulse_dbt_per_day"
+        else:
+            assert node.partitions_def is None, key
+            assert label == "eager", key
+            assert node.assets_def.node_def.name == "member_pulse_dbt"
+    # Every upstream of a per-day model is per-day (or not dbt): no unpartitioned dbt model sits
+    # between two per-day ones, so the two dbt ops never form a cycle and a run holds both.
+    for key in per_day:
+        assert not (graph.get(key).parent_keys & dbt_keys) - per_day, key
+    job = definitions.resolve_implicit_global_asset_job_def()
+    assert {"member_pulse_dbt_per_day", "member_pulse_dbt"} <= set(job.graph.node_names())
+
+
+def test_no_dbt_test_reads_models_of_both_dbt_sets(pulse_env):
+    """A test reading a per-day and an unpartitioned model would run in one dbt op while its
+    asset check belongs to the other (or before the model it reads is rebuilt)."""
+    manifest = json.loads(dbt_project().manifest_path.read_text())
+    per_day = {f"model.member_pulse.{name}" for _, name in PER_DAY_MODELS}
+    assert {
+        uid
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and "per_day" in node["tags"]
+    } == per_day
+    for uid, node in manifest["nodes"].items():
+        if node["resource_type"] in {"test", "unit_test"}:
+            models = {dep for dep in node["depends_on"]["nodes"] if dep.startswith("model.")}
+            assert models <= per_day or not models & per_day, uid
 
 
 def test_partitions_follow_the_configured_start_date_and_time_zone(pulse_env, monkeypatch):

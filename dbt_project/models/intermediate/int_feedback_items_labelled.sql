@@ -17,7 +17,9 @@
 -- Incremental per day: a run rebuilds exactly the partition window Dagster passes in
 -- (vars min_date / max_date, inclusive; strategy `partition_window` in
 -- macros/partition_window.sql). Human overrides are applied downstream in fct_feedback, so a
--- review decision on an old item never needs that old day to be rebuilt.
+-- review decision on an old item never needs that old day to be rebuilt. A member-history
+-- change re-segments the items of a day already built only when that day is rebuilt
+-- (docs/architecture.md, deviation 9).
 
 with
 

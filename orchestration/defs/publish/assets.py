@@ -9,7 +9,7 @@ from orchestration.lib.warehouse import publish_marts
 
 from ..ingest.assets import ingest_keys
 from ..resources import WarehouseResource
-from ..settings import OWNERS
+from ..settings import OWNERS, daily_partitions
 from ..transform.assets import build_dbt_assets
 from ..transform.translator import PulseDbtTranslator
 
@@ -22,8 +22,9 @@ MARTS_FRESHNESS = dg.FreshnessPolicy.time_window(
 
 
 def mart_keys() -> list[dg.AssetKey]:
-    dbt_defs = build_dbt_assets(PulseDbtTranslator(ingest_keys()))
-    return sorted((k for k in dbt_defs.keys if k.path[0] == "marts"), key=lambda k: k.path)
+    dbt_defs = build_dbt_assets(PulseDbtTranslator(ingest_keys()), daily_partitions())
+    keys = (k for assets_def in dbt_defs for k in assets_def.keys)
+    return sorted((k for k in keys if k.path[0] == "marts"), key=lambda k: k.path)
 
 
 def build_publish_asset(marts: list[dg.AssetKey]) -> dg.AssetsDefinition:

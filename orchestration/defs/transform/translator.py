@@ -1,4 +1,6 @@
-"""How dbt nodes appear in Dagster: keys from schema + name, group `transform`.
+"""How dbt nodes appear in Dagster: keys from schema + name, group `transform`, and when each
+runs: the per-day models (dbt tag `per_day`) follow enrichment on the recent partitions, the
+others follow eagerly after them.
 
 `raw.feedback_items` is one table that several ingest assets (one per text source) fill, each
 its own slice. dbt sees one source, so the translator replaces the dependency on that source
@@ -13,7 +15,11 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from ..automation import recent_partitions_eager
+
 FEEDBACK_ITEMS_KEY = dg.AssetKey(["raw", "feedback_items"])
+# dbt tag of the models Dagster runs per daily partition (dbt_project.yml says which and why).
+PER_DAY_TAG = "per_day"
 
 
 class PulseDbtTranslator(DagsterDbtTranslator):
@@ -33,9 +39,15 @@ class PulseDbtTranslator(DagsterDbtTranslator):
             group_name="transform",
             owners=["team:analytics-engineering"],
             deps=self._deps_with_sources_expanded(spec.deps),
-            # dbt follows enrichment as soon as its upstreams update (one dbt build per update).
-            automation_condition=dg.AutomationCondition.eager(),
+            automation_condition=self._automation_condition(node),
         )
+
+    def _automation_condition(self, node: Mapping[str, Any]) -> dg.AutomationCondition:
+        """dbt follows enrichment as soon as its upstreams update (one dbt build per update):
+        per-day models for the partitions the live tail refreshes, the rest once after them."""
+        if PER_DAY_TAG in node["tags"]:
+            return recent_partitions_eager()
+        return dg.AutomationCondition.eager()
 
     def _key_for_node(self, node: Mapping[str, Any]) -> dg.AssetKey:
         """Models are keyed by their schema (staging / intermediate / marts) and name."""
