@@ -225,7 +225,7 @@ def test_robust_z_and_spike_flag_match_a_hand_computation(
     series: dict[tuple, list[tuple]] = defaultdict(list)
     for row in con.execute(
         "select topic_key, segment_type, segment_value, week_start, negative_count, "
-        "net_sentiment_score, baseline_nss, robust_z, is_spike, item_count "
+        "net_sentiment_score, baseline_nss, robust_z, is_spike, share_z "
         "from marts.emerging_issues order by week_start"
     ).fetchall():
         series[row[:3]].append(row[3:])
@@ -233,7 +233,7 @@ def test_robust_z_and_spike_flag_match_a_hand_computation(
     flagged = 0
     for key, rows in series.items():
         assert [r[0] for r in rows] == weeks, f"{key}: not zero-filled over every week"
-        for i, (week, negative, nss, baseline_nss, robust_z, is_spike, _) in enumerate(rows):
+        for i, (week, negative, nss, baseline_nss, robust_z, is_spike, share_z) in enumerate(rows):
             baseline = [
                 r[1]
                 for r in rows[:i]
@@ -252,6 +252,9 @@ def test_robust_z_and_spike_flag_match_a_hand_computation(
                 and negative >= v["spike_min_negative_items"]
                 and nss is not None
                 and nss - (baseline_nss or 0) <= -v["spike_min_nss_drop"]
+                # the negative share's own test (hand-checked in the dbt unit tests)
+                and share_z is not None
+                and share_z >= 2
             )
             assert is_spike is want, (key, week)
             flagged += want

@@ -10,7 +10,17 @@
 -- MAD = median absolute deviation; 1.4826 * MAD estimates a standard deviation robustly (an
 -- earlier spike in the baseline barely moves it). The sqrt floor is the Poisson noise of a
 -- count: sparse series (MAD 0) would otherwise flag every single extra item.
--- is_spike = robust_z >= spike_z_threshold and negative_count >= spike_min_negative_items
+-- A count spike alone also fires when a topic's whole volume rises (renewal season, the weeks
+-- around the conference) with the usual share of complaints, so the week's negative SHARE must
+-- also stand above the baseline's, as a binomial z-score over the labelled mentions:
+--
+--   share_z = (negative_count - labelled_count * p0) / sqrt(labelled_count * p0 * (1 - p0)),
+--   p0 = (baseline negatives + 1) / (baseline labelled mentions + 3)
+--
+-- (p0 is pulled towards one in three, so a baseline with few or no mentions neither divides by
+-- zero nor makes a single negative look significant.)
+-- is_spike = robust_z >= spike_z_threshold and share_z >= spike_min_share_z
+--            and negative_count >= spike_min_negative_items
 --            and NSS - baseline NSS (0 when the baseline has no labelled mention)
 --            <= -spike_min_nss_drop and the baseline has at least spike_min_baseline_weeks weeks.
 -- Weeks start on the engine's week start (Monday on DuckDB, Postgres and Snowflake's default).
@@ -239,6 +249,8 @@ scored as (
                 1.4826 * baseline_deviation.baseline_negative_mad,
                 sqrt(greatest(baseline.baseline_negative_median, 1.0))
             ) as raw_robust_z,
+        (baseline.baseline_negative_count + 1.0) / (baseline.baseline_labelled_count + 3.0)
+            as baseline_negative_share,
         evidence.evidence_item_ids
     from filled
     left join baseline
@@ -256,6 +268,19 @@ scored as (
         and filled.topic_key = evidence.topic_key
         and filled.segment_type = evidence.segment_type
         and filled.segment_value = evidence.segment_value
+
+),
+
+share_scored as (
+
+    select
+        scored.*,
+        case when scored.labelled_count > 0 then
+            (scored.negative_count - scored.labelled_count * scored.baseline_negative_share)
+            / sqrt(scored.labelled_count * scored.baseline_negative_share
+                * (1 - scored.baseline_negative_share))
+        end as raw_share_z
+    from scored
 
 ),
 
@@ -291,11 +316,14 @@ final as (
             as volume_change_ratio,
         cast(round(cast(scored.raw_robust_z as {{ dbt.type_numeric() }}), 4)
             as {{ type_double() }}) as robust_z,
+        cast(round(cast(scored.raw_share_z as {{ dbt.type_numeric() }}), 4)
+            as {{ type_double() }}) as share_z,
 
         ---------- booleans
         case
             when scored.baseline_weeks >= {{ var('spike_min_baseline_weeks') }}
                 and scored.raw_robust_z >= {{ var('spike_z_threshold') }}
+                and scored.raw_share_z >= {{ var('spike_min_share_z') }}
                 and scored.negative_count >= {{ var('spike_min_negative_items') }}
                 -- A baseline without labelled mentions counts as neutral (NSS 0), so a topic
                 -- that appears out of nowhere with negative mentions can still be flagged.
@@ -305,7 +333,7 @@ final as (
             else false
         end as is_spike
 
-    from scored
+    from share_scored as scored
     left join topic_labels
         on scored.topic_key = topic_labels.topic_key
 
