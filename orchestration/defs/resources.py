@@ -10,6 +10,7 @@ from pydantic import Field
 
 from connectors.imis import ImisClient
 from orchestration.defs.transform.project import DBT_EXECUTABLE, dbt_project
+from orchestration.lib.app_state import AppState
 from orchestration.lib.config import Paths
 from orchestration.lib.enrichment.base import Enricher
 from orchestration.lib.enrichment.cache import LabelCache
@@ -100,7 +101,8 @@ class EnrichmentResource(dg.ConfigurableResource):
     budget_usd: float | None = None
 
     def taxonomy(self) -> Taxonomy:
-        return Taxonomy.load(Path(self.taxonomy_file))
+        promoted = AppState(Paths(Path(self.pulse_home)).app_state).promoted_topics()
+        return Taxonomy.load(Path(self.taxonomy_file)).with_topics(promoted)
 
     def enricher(self) -> Enricher:
         return build_enricher(self.model, self.taxonomy(), self.api_base, self.params)

@@ -1,4 +1,5 @@
-"""The app's own state store (SQLite): review decisions, the one thing not re-derivable from iMIS.
+"""The app's own state store (SQLite): review decisions and promoted topics, the only things
+not re-derivable from iMIS.
 
 The dashboard writes here (SQLite allows concurrent writers, unlike the DuckDB warehouse); a
 pooled Dagster asset copies the decisions into `raw.review_decisions` for dbt. Every write is
@@ -35,6 +36,17 @@ create table if not exists review_decisions (
     note             text                      -- redacted by the app before it is stored
 );
 create index if not exists review_decisions_item on review_decisions (item_id, decided_at);
+-- New topics staff promoted from the model's proposals; the taxonomy file's topics plus these
+-- are the taxonomy every labelling run uses (orchestration/defs/resources.py).
+create table if not exists promoted_topics (
+    topic_key      text primary key,
+    label          text not null,
+    description    text not null,
+    examples_json  text not null,             -- JSON list of phrases (proposal names)
+    proposals_json text not null,             -- JSON list of the 'proposed:<slug>' keys merged
+    promoted_by    text not null,
+    promoted_at    text not null              -- UTC, ISO 8601
+);
 """
 
 CaseAction = Literal["approve", "reject"]
@@ -98,6 +110,53 @@ class AppState:
             }
             for row in rows
         ]
+
+    def promote_topic(
+        self,
+        *,
+        key: str,
+        label: str,
+        description: str,
+        examples: Sequence[str],
+        proposals: Sequence[str],
+        promoted_by: str,
+    ) -> None:
+        """Add a topic to the taxonomy; a key that exists already is refused, never replaced."""
+        with self.connect() as con, con:
+            con.execute(
+                "insert into promoted_topics values (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    label,
+                    description,
+                    json.dumps(list(examples)),
+                    json.dumps(list(proposals)),
+                    promoted_by,
+                    datetime.now(UTC).isoformat(),
+                ),
+            )
+
+    def promoted_topics(self) -> list[dict]:
+        """Promoted topics as taxonomy entries (key, label, description, examples), oldest first."""
+        if not self.path.exists():
+            return []
+        with self.connect() as con:
+            rows = con.execute(
+                "select topic_key, label, description, examples_json from promoted_topics "
+                "order by promoted_at, topic_key"
+            ).fetchall()
+        return [
+            {"key": key, "label": label, "description": description, "examples": json.loads(ex)}
+            for key, label, description, ex in rows
+        ]
+
+    def promoted_proposals(self) -> set[str]:
+        """Every 'proposed:<slug>' key already folded into a promoted topic."""
+        if not self.path.exists():
+            return set()
+        with self.connect() as con:
+            rows = con.execute("select proposals_json from promoted_topics").fetchall()
+        return {key for (keys,) in rows for key in json.loads(keys)}
 
     def latest_decisions(self, item_ids: Iterable[str] | None = None) -> dict[str, dict]:
         """The newest decision per item (all items, or only `item_ids`), keyed by item id.

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
@@ -137,6 +137,14 @@ class Taxonomy:
     @property
     def topics(self) -> tuple[Topic, ...]:
         return self._parsed.topics
+
+    def with_topics(self, extra: Sequence[dict], *, source: str = "promoted topics") -> Taxonomy:
+        """This taxonomy plus `extra` topics (staff-promoted ones), validated as one file, so a
+        promoted topic changes the version that keys the label cache like an edit would."""
+        if not extra:
+            return self
+        data = self._parsed.model_dump(mode="json")
+        return Taxonomy.from_dict({**data, "topics": [*data["topics"], *extra]}, source=source)
 
     def get(self, key: str) -> Topic | None:
         return self._by_key.get(key)
