@@ -6,7 +6,7 @@ Passwords are stored only as salted scrypt hashes (`scrypt$n$r$p$salt$hash`, hex
 
 Roles (a user may hold several):
 
-- ``leadership``: every row, verbatims included;
+- ``leadership``: every row, verbatims included; may promote proposed topics into the taxonomy;
 - ``chapter_manager``: only the rows of the user's ``chapter`` (required for this role);
 - ``reviewer``: may decide in the review queue (rows as their other roles allow: a reviewer
   with a ``chapter`` is limited to it);
@@ -62,6 +62,7 @@ class Scope:
     chapter: str | None  # None: every chapter; else only rows of this chapter
     item_level: bool  # may read items (text, summary, evidence); False: aggregates only
     can_review: bool  # may record review decisions
+    can_edit_taxonomy: bool = False  # may promote proposed topics into the taxonomy
 
     @property
     def label(self) -> str:
@@ -89,6 +90,7 @@ class User:
             chapter=self.chapter if chapter_bound else None,
             item_level=bool(self.roles - {Role.VIEWER}),
             can_review=Role.REVIEWER in self.roles,
+            can_edit_taxonomy=Role.LEADERSHIP in self.roles,
         )
 
     @property

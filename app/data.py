@@ -2,8 +2,9 @@
 pure helpers around them.
 
 The app never touches the working warehouse: it reads `marts.duckdb`, which the publish step
-replaces atomically after each dbt build (DESIGN.md rule 3). Every query opens its own
-short-lived read-only connection inside a `st.cache_data(ttl=60)` loader, so the app never holds
+replaces atomically after each dbt build (DESIGN.md rule 3). Queries run inside
+`st.cache_data(ttl=60)` loaders on one short-lived read-only connection per page render
+(`one_connection_per_render`, opened at the first uncached statement), so the app never holds
 the file open between reruns. SQL lives in module-level constants with `$name` parameters only:
 nothing typed by a user is ever formatted into SQL. The file's modification time is part of each
 cache key, so a new publish is visible at the next rerun rather than after the TTL.
@@ -18,9 +19,9 @@ A chapter manager's chapter is bound into every statement, whatever the filters 
 from __future__ import annotations
 
 import re
-import statistics
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -32,7 +33,9 @@ import streamlit as st
 
 from app.access import AccessDenied, Scope
 from orchestration.lib.app_state import AppState, Decision
-from orchestration.lib.config import paths
+from orchestration.lib.config import Settings, paths
+from orchestration.lib.enrichment.proposals import Candidate, Proposal, cluster_proposals
+from orchestration.lib.taxonomy import Taxonomy, TaxonomyError, is_topic_key
 
 CHANNELS: tuple[str, ...] = ("email", "survey", "community", "case")
 SENTIMENTS: tuple[str, ...] = ("positive", "neutral", "negative")
@@ -134,8 +137,53 @@ order by 1, 2
 """
 
 # Open = not decided in the marts yet (decisions made since the last run are removed by the
-# caller from the app's own state store).
+# caller from the app's own state store). Newest first, in two steps as every "latest items"
+# list here: the newest $limit ids from narrow columns, then their texts joined on (item_id,
+# created_date), so the second scan reads only the days those ids fall on (the join's date
+# range prunes it). The first step ranks only items from `since`: the latest day from which
+# the daily aggregate counts $limit more high-urgency items than the period has decided ones,
+# so at least $limit open items lie there (created_date is monotonic in created_at).
 HIGH_URGENCY_ITEMS_SQL = """
+with decided as (
+    select item_id from review_queue
+    where is_decided and created_date between $start and $end
+),
+since as (
+    select coalesce(
+        max(created_date) filter (where high_since >= $limit + (select count(*) from decided)),
+        cast($start as date)
+    ) as day
+    from (
+        select created_date, sum(high) over (order by created_date desc) as high_since
+        from (
+            select created_date, sum(high_urgency_count) as high
+            from agg_sentiment_daily
+            where created_date between $start and $end
+              and list_contains($channels, channel)
+              and ($tiers is null or list_contains($tiers, member_tier))
+              and ($chapters is null or list_contains($chapters, member_chapter))
+              and ($topics is null or list_contains($topics, primary_topic))
+              and ($scope_chapter is null or member_chapter = $scope_chapter)
+            group by created_date
+        )
+    )
+),
+open_items as (
+    select f.item_id, f.created_date, f.created_at
+    from fct_feedback as f
+    left join decided as d on d.item_id = f.item_id
+    where f.urgency_level = 'high'
+      and d.item_id is null
+      and f.created_date between $start and $end
+      and f.created_date >= (select day from since)
+      and list_contains($channels, f.channel)
+      and ($tiers is null or list_contains($tiers, f.member_tier))
+      and ($chapters is null or list_contains($chapters, f.member_chapter))
+      and ($topics is null or list_contains($topics, f.primary_topic))
+      and ($scope_chapter is null or f.member_chapter = $scope_chapter)
+    order by f.created_at desc, f.item_id
+    limit $limit
+)
 select
     f.created_at,
     f.channel,
@@ -147,72 +195,100 @@ select
     f.urgency_reasons,
     f.redacted_text,
     f.item_id
-from fct_feedback as f
-left join review_queue as q on q.item_id = f.item_id
-where f.urgency_level = 'high'
-  and not coalesce(q.is_decided, false)
-  and f.created_date between $start and $end
-  and list_contains($channels, f.channel)
-  and ($tiers is null or list_contains($tiers, f.member_tier))
-  and ($chapters is null or list_contains($chapters, f.member_chapter))
-  and ($topics is null or list_contains($topics, f.primary_topic))
-  and ($scope_chapter is null or f.member_chapter = $scope_chapter)
+from open_items as o
+join fct_feedback as f on f.item_id = o.item_id and f.created_date = o.created_date
+where f.created_date between $start and $end
 order by f.created_at desc, f.item_id
-limit $limit
 """
 
 # The week's movers: topics in the 7 days ending on $end against their weekly average over the
 # 28 days before (topic-level sentiment, so an item counts once per topic it mentions).
 MOVERS_SQL = """
-with scoped as (
-    select *, created_date > cast($end as date) - 7 as this_week
-    from fct_feedback_topics
-    where created_date between cast($end as date) - 34 and $end
+with weeks as (
+    select
+        topic_key,
+        any_value(topic_label) as topic_label,
+        cast(coalesce(sum(mention_count) filter (where this_week), 0) as bigint) as items,
+        cast(coalesce(sum(positive_count) filter (where this_week), 0) as bigint) as positive,
+        cast(coalesce(sum(negative_count) filter (where this_week), 0) as bigint) as negative,
+        cast(coalesce(sum(mention_count) filter (where not this_week), 0) as bigint)
+            as prev_items,
+        cast(coalesce(sum(positive_count) filter (where not this_week), 0) as bigint)
+            as prev_positive,
+        cast(coalesce(sum(negative_count) filter (where not this_week), 0) as bigint)
+            as prev_negative
+    from (
+        select *, created_date > cast($end as date) - 7 as this_week
+        from agg_topic_sentiment_daily
+        where created_date between cast($end as date) - 34 and $end
+          and list_contains($channels, channel)
+          and ($tiers is null or list_contains($tiers, member_tier))
+          and ($chapters is null or list_contains($chapters, member_chapter))
+          and ($topics is null or list_contains($topics, topic_key))
+          and ($scope_chapter is null or member_chapter = $scope_chapter)
+    )
+    group by topic_key
+)
+select
+    topic_key,
+    topic_label,
+    items as items_this_week,
+    round(prev_items / 4.0, 1) as items_weekly_before,
+    round(100.0 * (positive - negative) / nullif(items, 0), 1) as nss_this_week,
+    round(100.0 * (prev_positive - prev_negative) / nullif(prev_items, 0), 1) as nss_before
+from weeks
+where items > 0
+"""
+
+TOPIC_WEEKLY_SQL = """
+with weekly as (
+    select
+        cast(date_trunc('week', created_date) as date) as week_start,
+        topic_key,
+        any_value(topic_label) as topic_label,
+        cast(sum(mention_count) as bigint) as item_count,
+        cast(sum(positive_count) as bigint) as positive_count,
+        cast(sum(negative_count) as bigint) as negative_count
+    from agg_topic_sentiment_daily
+    where created_date between $start and $end
       and list_contains($channels, channel)
       and ($tiers is null or list_contains($tiers, member_tier))
       and ($chapters is null or list_contains($chapters, member_chapter))
       and ($topics is null or list_contains($topics, topic_key))
       and ($scope_chapter is null or member_chapter = $scope_chapter)
+    group by 1, 2
 )
 select
-    topic_key,
-    any_value(topic_label) as topic_label,
-    count(*) filter (where this_week) as items_this_week,
-    round(count(*) filter (where not this_week) / 4.0, 1) as items_weekly_before,
-    round(100.0 * (count(*) filter (where this_week and topic_sentiment = 'positive')
-        - count(*) filter (where this_week and topic_sentiment = 'negative'))
-        / nullif(count(*) filter (where this_week), 0), 1) as nss_this_week,
-    round(100.0 * (count(*) filter (where not this_week and topic_sentiment = 'positive')
-        - count(*) filter (where not this_week and topic_sentiment = 'negative'))
-        / nullif(count(*) filter (where not this_week), 0), 1) as nss_before
-from scoped
-group by topic_key
-having count(*) filter (where this_week) > 0
+    *,
+    round(100.0 * (positive_count - negative_count) / item_count, 1) as net_sentiment_score
+from weekly
+order by week_start, topic_key
 """
 
-TOPIC_WEEKLY_SQL = """
-select
-    cast(date_trunc('week', created_date) as date) as week_start,
-    topic_key,
-    any_value(topic_label) as topic_label,
-    count(*) as item_count,
-    count(*) filter (where topic_sentiment = 'positive') as positive_count,
-    count(*) filter (where topic_sentiment = 'negative') as negative_count,
-    round(100.0 * (count(*) filter (where topic_sentiment = 'positive')
-        - count(*) filter (where topic_sentiment = 'negative')) / count(*), 1)
-        as net_sentiment_score
-from fct_feedback_topics
-where created_date between $start and $end
-  and list_contains($channels, channel)
-  and ($tiers is null or list_contains($tiers, member_tier))
-  and ($chapters is null or list_contains($chapters, member_chapter))
-  and ($topics is null or list_contains($topics, topic_key))
-  and ($scope_chapter is null or member_chapter = $scope_chapter)
-group by 1, 2
-order by 1, 2
-"""
-
+# The newest mentions of a topic with their item's text. created_date is monotonic in
+# created_at, so the newest $limit mentions by created_at all fall on or after the day of the
+# $limit-th newest mention by day: only those days' items are joined (on item_id and
+# created_date, which prunes the item scan to them).
 TOPIC_VERBATIMS_SQL = """
+with mentions as (
+    select item_id, created_date, channel, member_tier, member_chapter, topic_sentiment, evidence
+    from fct_feedback_topics
+    where topic_key = $topic
+      and created_date between $start and $end
+      and list_contains($channels, channel)
+      and ($tiers is null or list_contains($tiers, member_tier))
+      and ($chapters is null or list_contains($chapters, member_chapter))
+      and ($sentiment is null or topic_sentiment = $sentiment)
+      and ($scope_chapter is null or member_chapter = $scope_chapter)
+),
+latest as (
+    select * from mentions
+    where created_date >= (
+        select min(created_date) from (
+            select created_date from mentions order by created_date desc limit $limit
+        )
+    )
+)
 select
     t.item_id,
     f.created_at,
@@ -222,48 +298,59 @@ select
     t.topic_sentiment,
     t.evidence,
     f.redacted_text
-from fct_feedback_topics as t
-join fct_feedback as f on f.item_id = t.item_id
-where t.topic_key = $topic
-  and t.created_date between $start and $end
-  and list_contains($channels, t.channel)
-  and ($tiers is null or list_contains($tiers, t.member_tier))
-  and ($chapters is null or list_contains($chapters, t.member_chapter))
-  and ($sentiment is null or t.topic_sentiment = $sentiment)
-  and ($scope_chapter is null or t.member_chapter = $scope_chapter)
+from latest as t
+join fct_feedback as f on f.item_id = t.item_id and f.created_date = t.created_date
+where f.created_date between $start and $end
 order by f.created_at desc, t.item_id
 limit $limit
 """
 
-# Every segment dimension in one scan (grouping sets); `dimension` names the grouped column.
+# Every segment dimension in one scan: the period's items are counted per combination of the
+# four segment columns (a few hundred rows), which the grouping sets then roll up; `dimension`
+# names the grouped column.
 SEGMENTS_SQL = """
+with combinations as (
+    select
+        member_tier, member_chapter, member_tenure_band, member_renewal_window,
+        count(*) as item_count,
+        count(sentiment_label) as labelled_count,
+        count(*) filter (where sentiment_label = 'positive') as positive_count,
+        count(*) filter (where sentiment_label = 'negative') as negative_count,
+        count(*) filter (where urgency_level = 'high') as high_urgency_count
+    from fct_feedback
+    where created_date between $start and $end
+      and list_contains($channels, channel)
+      and ($tiers is null or list_contains($tiers, member_tier))
+      and ($chapters is null or list_contains($chapters, member_chapter))
+      and ($topics is null or list_contains($topics, primary_topic))
+      and ($scope_chapter is null or member_chapter = $scope_chapter)
+    group by all
+),
+rolled as (
+    select
+        case
+            when grouping(member_tier) = 0 then 'member_tier'
+            when grouping(member_chapter) = 0 then 'member_chapter'
+            when grouping(member_tenure_band) = 0 then 'member_tenure_band'
+            else 'member_renewal_window'
+        end as dimension,
+        coalesce(member_tier, member_chapter, member_tenure_band, member_renewal_window,
+                 'Unknown') as segment,
+        cast(sum(item_count) as bigint) as item_count,
+        cast(sum(labelled_count) as bigint) as labelled_count,
+        cast(sum(positive_count) as bigint) as positive_count,
+        cast(sum(negative_count) as bigint) as negative_count,
+        cast(sum(high_urgency_count) as bigint) as high_urgency_count
+    from combinations
+    group by grouping sets ((member_tier), (member_chapter), (member_tenure_band),
+                            (member_renewal_window))
+)
 select
-    case
-        when grouping(member_tier) = 0 then 'member_tier'
-        when grouping(member_chapter) = 0 then 'member_chapter'
-        when grouping(member_tenure_band) = 0 then 'member_tenure_band'
-        else 'member_renewal_window'
-    end as dimension,
-    coalesce(member_tier, member_chapter, member_tenure_band, member_renewal_window, 'Unknown')
-        as segment,
-    count(*) as item_count,
-    count(sentiment_label) as labelled_count,
-    count(*) filter (where sentiment_label = 'positive') as positive_count,
-    count(*) filter (where sentiment_label = 'negative') as negative_count,
-    count(*) filter (where urgency_level = 'high') as high_urgency_count,
-    round(100.0 * (count(*) filter (where sentiment_label = 'positive')
-        - count(*) filter (where sentiment_label = 'negative'))
-        / nullif(count(sentiment_label), 0), 1) as net_sentiment_score
-from fct_feedback
-where created_date between $start and $end
-  and list_contains($channels, channel)
-  and ($tiers is null or list_contains($tiers, member_tier))
-  and ($chapters is null or list_contains($chapters, member_chapter))
-  and ($topics is null or list_contains($topics, primary_topic))
-  and ($scope_chapter is null or member_chapter = $scope_chapter)
-group by grouping sets ((member_tier), (member_chapter), (member_tenure_band),
-                        (member_renewal_window))
-order by 1, 2
+    *,
+    round(100.0 * (positive_count - negative_count) / nullif(labelled_count, 0), 1)
+        as net_sentiment_score
+from rolled
+order by dimension, segment
 """
 
 # A chapter-bound scope sees only its own chapter's segment rows: the 'all' and 'tier' rows
@@ -305,22 +392,32 @@ where list_contains($ids, item_id)
 order by created_at desc, item_id
 """
 
+# The queue's first $limit items: ranked on narrow columns, then their texts joined on
+# (queue_rank, unique, and created_date) so only the days they fall on are read (see
+# HIGH_URGENCY_ITEMS_SQL).
 REVIEW_QUEUE_SQL = """
+with ranked as (
+    select queue_rank, created_date
+    from review_queue
+    where created_date between $start and $end
+      and list_contains($channels, channel)
+      and ($tiers is null or list_contains($tiers, member_tier))
+      and ($chapters is null or list_contains($chapters, member_chapter))
+      and ($topics is null or list_contains($topics, primary_topic))
+      and ($reasons is null or list_contains($reasons, queue_reason))
+      and ($scope_chapter is null or member_chapter = $scope_chapter)
+    order by is_decided, queue_rank
+    limit $limit
+)
 select
-    queue_rank, queue_reason, item_id, created_at, channel, source_name, member_tier,
-    member_chapter, sentiment_label, sentiment_confidence, urgency_level, urgency_reasons,
-    primary_topic, summary, redacted_text, enrichment_status, failure_reason, is_decided,
-    latest_decision_at, case_action
-from review_queue
-where created_date between $start and $end
-  and list_contains($channels, channel)
-  and ($tiers is null or list_contains($tiers, member_tier))
-  and ($chapters is null or list_contains($chapters, member_chapter))
-  and ($topics is null or list_contains($topics, primary_topic))
-  and ($reasons is null or list_contains($reasons, queue_reason))
-  and ($scope_chapter is null or member_chapter = $scope_chapter)
-order by is_decided, queue_rank
-limit $limit
+    q.queue_rank, q.queue_reason, q.item_id, q.created_at, q.channel, q.source_name,
+    q.member_tier, q.member_chapter, q.sentiment_label, q.sentiment_confidence,
+    q.urgency_level, q.urgency_reasons, q.primary_topic, q.summary, q.redacted_text,
+    q.enrichment_status, q.failure_reason, q.is_decided, q.latest_decision_at, q.case_action
+from ranked as r
+join review_queue as q on q.queue_rank = r.queue_rank and q.created_date = r.created_date
+where q.created_date between $start and $end
+order by q.is_decided, q.queue_rank
 """
 
 QUEUE_ITEM_SQL = """
@@ -339,10 +436,10 @@ QUESTION_SQL = """
 select
     cast(date_trunc($grain, created_date) as date) as period_start,
     channel, member_tier, member_chapter,
-    count(*) as item_count,
-    count(*) filter (where topic_sentiment = 'positive') as positive_count,
-    count(*) filter (where topic_sentiment = 'negative') as negative_count
-from fct_feedback_topics
+    cast(sum(mention_count) as bigint) as item_count,
+    cast(sum(positive_count) as bigint) as positive_count,
+    cast(sum(negative_count) as bigint) as negative_count
+from agg_topic_sentiment_daily
 where created_date between $start and $end
   and ($topics is null or list_contains($topics, topic_key))
   and list_contains($channels, channel)
@@ -353,63 +450,195 @@ group by all
 order by 1
 """
 
-# Board report: topic figures for the period and the one before it, with the latest item ids
-# per sentiment as citations.
+# Board report: topic figures for the period and the one before it (from the daily topic
+# aggregate), with the latest three item ids per topic and sentiment as citations: newest first,
+# ties by item id (`min_by(..., 3)` on (days before 9999-12-31, item id)). Each topic's daily
+# counts, summed back from $end, tell from which day on its latest three lie; only mentions
+# from the earliest of those days are ranked, not every mention of the period.
 REPORT_TOPICS_SQL = """
-with scoped as (
-    select *, created_date >= $start as is_current
-    from fct_feedback_topics
+with daily as (
+    select
+        created_date,
+        topic_key,
+        any_value(topic_label) as topic_label,
+        sum(mention_count) as mentions,
+        sum(positive_count) as positive,
+        sum(negative_count) as negative
+    from agg_topic_sentiment_daily
     where created_date between $prev_start and $end
       and list_contains($channels, channel)
       and ($tiers is null or list_contains($tiers, member_tier))
       and ($chapters is null or list_contains($chapters, member_chapter))
       and ($topics is null or list_contains($topics, topic_key))
       and ($scope_chapter is null or member_chapter = $scope_chapter)
+    group by created_date, topic_key
+),
+counts as (
+    select
+        topic_key,
+        any_value(topic_label) as topic_label,
+        cast(coalesce(sum(mentions) filter (where created_date >= $start), 0) as bigint)
+            as items,
+        cast(coalesce(sum(positive) filter (where created_date >= $start), 0) as bigint)
+            as positive,
+        cast(coalesce(sum(negative) filter (where created_date >= $start), 0) as bigint)
+            as negative,
+        cast(coalesce(sum(mentions) filter (where created_date < $start), 0) as bigint)
+            as prev_items,
+        cast(coalesce(sum(positive) filter (where created_date < $start), 0) as bigint)
+            as prev_positive,
+        cast(coalesce(sum(negative) filter (where created_date < $start), 0) as bigint)
+            as prev_negative
+    from daily
+    group by topic_key
+),
+running as (
+    select
+        topic_key, created_date, positive, negative,
+        sum(positive) over back as positive_since,
+        sum(negative) over back as negative_since
+    from daily
+    where created_date >= $start
+    window back as (partition by topic_key order by created_date desc)
+),
+since as (
+    select min(day) as day
+    from (
+        select coalesce(max(created_date) filter (where positive_since >= 3),
+                        min(created_date) filter (where positive > 0)) as day
+        from running
+        group by topic_key
+        union all
+        select coalesce(max(created_date) filter (where negative_since >= 3),
+                        min(created_date) filter (where negative > 0))
+        from running
+        group by topic_key
+    )
+),
+cited as (
+    select
+        topic_key,
+        min_by(item_id, (date '9999-12-31' - created_date, item_id), 3)
+            filter (where topic_sentiment = 'positive') as positive_ids,
+        min_by(item_id, (date '9999-12-31' - created_date, item_id), 3)
+            filter (where topic_sentiment = 'negative') as negative_ids
+    from fct_feedback_topics
+    where topic_sentiment in ('positive', 'negative')
+      and created_date between $start and $end
+      and created_date >= (select day from since)
+      and list_contains($channels, channel)
+      and ($tiers is null or list_contains($tiers, member_tier))
+      and ($chapters is null or list_contains($chapters, member_chapter))
+      and ($topics is null or list_contains($topics, topic_key))
+      and ($scope_chapter is null or member_chapter = $scope_chapter)
+    group by topic_key
 )
-select
-    topic_key,
-    any_value(topic_label) as topic_label,
-    count(*) filter (where is_current) as items,
-    count(*) filter (where is_current and topic_sentiment = 'positive') as positive,
-    count(*) filter (where is_current and topic_sentiment = 'negative') as negative,
-    count(*) filter (where not is_current) as prev_items,
-    count(*) filter (where not is_current and topic_sentiment = 'positive') as prev_positive,
-    count(*) filter (where not is_current and topic_sentiment = 'negative') as prev_negative,
-    list_slice(list(item_id order by created_date desc, item_id)
-        filter (where is_current and topic_sentiment = 'positive'), 1, 3) as positive_ids,
-    list_slice(list(item_id order by created_date desc, item_id)
-        filter (where is_current and topic_sentiment = 'negative'), 1, 3) as negative_ids
-from scoped
-group by topic_key
+select counts.*, cited.positive_ids, cited.negative_ids
+from counts
+left join cited on cited.topic_key = counts.topic_key
 order by items desc, topic_key
 """
 
+# Negative mentions per (tier, topic) and (chapter, topic), counted from the daily topic
+# aggregate, with the latest three item ids of each (newest first, ties by item id, as above;
+# ranked only from the earliest day on which some group's latest three begin).
 REPORT_SEGMENT_CONCERNS_SQL = """
+with daily as (
+    select
+        case when grouping(member_tier) = 0 then 'Member tier' else 'Chapter' end as dimension,
+        coalesce(member_tier, member_chapter, 'Unknown') as segment,
+        topic_key,
+        created_date,
+        any_value(topic_label) as topic_label,
+        sum(negative_count) as negative
+    from agg_topic_sentiment_daily
+    where negative_count > 0
+      and created_date between $start and $end
+      and list_contains($channels, channel)
+      and ($tiers is null or list_contains($tiers, member_tier))
+      and ($chapters is null or list_contains($chapters, member_chapter))
+      and ($topics is null or list_contains($topics, topic_key))
+      and ($scope_chapter is null or member_chapter = $scope_chapter)
+    group by grouping sets ((member_tier, topic_key, created_date),
+                            (member_chapter, topic_key, created_date))
+),
+counts as (
+    select
+        dimension, segment, topic_key,
+        any_value(topic_label) as topic_label,
+        cast(sum(negative) as bigint) as negative_count,
+        coalesce(max(created_date) filter (where negative_since >= 3), min(created_date))
+            as since
+    from (
+        select
+            *,
+            sum(negative) over (
+                partition by dimension, segment, topic_key order by created_date desc
+            ) as negative_since
+        from daily
+    )
+    group by dimension, segment, topic_key
+),
+cited as (
+    select
+        case when grouping(member_tier) = 0 then 'Member tier' else 'Chapter' end as dimension,
+        coalesce(member_tier, member_chapter, 'Unknown') as segment,
+        topic_key,
+        min_by(item_id, (date '9999-12-31' - created_date, item_id), 3) as item_ids
+    from fct_feedback_topics
+    where topic_sentiment = 'negative'
+      and created_date between $start and $end
+      and created_date >= (select min(since) from counts)
+      and list_contains($channels, channel)
+      and ($tiers is null or list_contains($tiers, member_tier))
+      and ($chapters is null or list_contains($chapters, member_chapter))
+      and ($topics is null or list_contains($topics, topic_key))
+      and ($scope_chapter is null or member_chapter = $scope_chapter)
+    group by grouping sets ((member_tier, topic_key), (member_chapter, topic_key))
+)
 select
-    case when grouping(member_tier) = 0 then 'Member tier' else 'Chapter' end as dimension,
-    coalesce(member_tier, member_chapter, 'Unknown') as segment,
+    counts.dimension, counts.segment, counts.topic_key, counts.topic_label,
+    counts.negative_count, cited.item_ids
+from counts
+left join cited
+    on cited.dimension = counts.dimension
+    and cited.segment = counts.segment
+    and cited.topic_key = counts.topic_key
+order by dimension, segment, negative_count desc, topic_key
+"""
+
+# The cited items' evidence and texts (citations are items of the period: the date bounds and
+# the join on (item_id, created_date) keep both scans to the days they fall on).
+REPORT_EVIDENCE_SQL = """
+with cited as (
+    select t.item_id, t.topic_key, t.evidence, t.created_date
+    from fct_feedback_topics as t
+    join (select unnest($ids) as item_id) as ids on ids.item_id = t.item_id
+    where t.created_date between $start and $end
+      and ($scope_chapter is null or t.member_chapter = $scope_chapter)
+)
+select c.item_id, c.topic_key, c.evidence, f.redacted_text
+from cited as c
+join fct_feedback as f on f.item_id = c.item_id and f.created_date = c.created_date
+where f.created_date between $start and $end
+"""
+
+# The model's proposed topics in the period: per proposal, its name, items and newest evidence.
+PROPOSALS_SQL = """
+select
     topic_key,
-    any_value(topic_label) as topic_label,
-    count(*) as negative_count,
-    list_slice(list(item_id order by created_date desc, item_id), 1, 3) as item_ids
+    max(proposed_label) as label,
+    count(distinct item_id) as item_count,
+    list(evidence order by created_date desc, item_id)[1:3] as evidence
 from fct_feedback_topics
-where topic_sentiment = 'negative'
+where is_proposed
   and created_date between $start and $end
   and list_contains($channels, channel)
   and ($tiers is null or list_contains($tiers, member_tier))
   and ($chapters is null or list_contains($chapters, member_chapter))
-  and ($topics is null or list_contains($topics, topic_key))
   and ($scope_chapter is null or member_chapter = $scope_chapter)
-group by grouping sets ((member_tier, topic_key), (member_chapter, topic_key))
-order by dimension, segment, negative_count desc, topic_key
-"""
-
-REPORT_EVIDENCE_SQL = """
-select t.item_id, t.topic_key, t.evidence, f.redacted_text
-from fct_feedback_topics as t
-join fct_feedback as f on f.item_id = t.item_id
-where list_contains($ids, t.item_id)
-  and ($scope_chapter is null or t.member_chapter = $scope_chapter)
+group by topic_key
+order by item_count desc, topic_key
 """
 
 # Statements that read no member rows (so carry no chapter predicate), and those that return
@@ -425,6 +654,7 @@ _ITEM_LEVEL_SQL = frozenset(
         REPORT_TOPICS_SQL,
         REPORT_SEGMENT_CONCERNS_SQL,
         REPORT_EVIDENCE_SQL,
+        PROPOSALS_SQL,
     }
 )
 _PARAM = re.compile(r"\$([a-z_]+)")
@@ -486,6 +716,44 @@ def net_sentiment_score(positive: int, negative: int, labelled: int) -> float | 
     return round(100.0 * (positive - negative) / labelled, 2)
 
 
+# The overview's NSS line per day is a ROLLING_DAYS-day rolling NSS once the period is longer
+# than ROLLING_AFTER_DAYS days (a few items a day per channel make a daily score noise).
+ROLLING_DAYS = 7
+ROLLING_AFTER_DAYS = 14
+
+
+def rolling_nss(
+    daily: pd.DataFrame, start: date, end: date, days: int = ROLLING_DAYS
+) -> pd.DataFrame:
+    """Per channel and day from `start` to `end`, the NSS of the `days` days ending that day.
+
+    `daily` holds SENTIMENT_OVER_TIME_SQL rows per day, from `days - 1` days before `start`.
+    Scores are recomputed from the window's summed counts, never averaged from daily scores;
+    days without items count zero, and a window without labelled items has no score.
+    """
+    counts = ["item_count", "labelled_count", "positive_count", "negative_count"]
+    calendar = pd.date_range(pd.Timestamp(start) - pd.Timedelta(days=days - 1), end, freq="D")
+    frames = []
+    for channel, rows in daily.groupby("channel", sort=True):
+        per_day = (
+            rows.assign(period_start=pd.to_datetime(rows["period_start"]))
+            .groupby("period_start")[counts]
+            .sum()
+            .reindex(calendar, fill_value=0)
+        )
+        window = per_day.rolling(days, min_periods=1).sum().loc[pd.Timestamp(start) :]
+        window = window.astype("int64").rename_axis("period_start").reset_index()
+        window.insert(1, "channel", channel)
+        labelled = window["labelled_count"].where(window["labelled_count"] > 0)
+        window["net_sentiment_score"] = (
+            100.0 * (window["positive_count"] - window["negative_count"]) / labelled
+        ).round(1)
+        frames.append(window)
+    if not frames:
+        return daily.iloc[0:0]
+    return pd.concat(frames, ignore_index=True)
+
+
 def period_window(period: str, first: date, last: date) -> tuple[date, date]:
     """The (start, end) dates of `period`, anchored on the latest day the marts hold.
 
@@ -527,10 +795,50 @@ def _read(path: str, sql: str, scope: Scope, params: Mapping[str, object]) -> pd
     if missing:
         raise ValueError(f"missing query parameters: {sorted(missing)}")
     try:
-        with duckdb.connect(path, read_only=True, config=_CONNECTION_CONFIG) as con:
+        with _connection(path) as con:
             return con.execute(sql, {k: v for k, v in bound.items() if k in used}).df()
     except duckdb.Error as exc:
         raise MartsUnavailable(f"Could not read the published marts at {path}: {exc}") from exc
+
+
+# The read-only connections of the page render in progress, by marts path; None outside one.
+_RENDER_CONNECTIONS: ContextVar[dict[str, duckdb.DuckDBPyConnection] | None] = ContextVar(
+    "pulse_render_connections", default=None
+)
+
+
+@contextmanager
+def one_connection_per_render() -> Iterator[None]:
+    """Statements read inside this block share one read-only connection per marts file.
+
+    Opening a connection (a new DuckDB instance reading the file's catalog) costs more than most
+    of the dashboard's statements, so the entry point wraps each page render in this block. The
+    connection opens at the first uncached statement and closes when the render ends: the app
+    still never holds the file between reruns, and one render reads one version of the marts
+    even when a publish swaps the file mid-render.
+    """
+    opened: dict[str, duckdb.DuckDBPyConnection] = {}
+    token = _RENDER_CONNECTIONS.set(opened)
+    try:
+        yield
+    finally:
+        _RENDER_CONNECTIONS.reset(token)
+        for con in opened.values():
+            con.close()
+
+
+@contextmanager
+def _connection(path: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The render's connection to `path`; outside a render (a widget callback, a script) one
+    connection for this statement alone."""
+    opened = _RENDER_CONNECTIONS.get()
+    if opened is None:
+        with duckdb.connect(path, read_only=True, config=_CONNECTION_CONFIG) as con:
+            yield con
+        return
+    if path not in opened:
+        opened[path] = duckdb.connect(path, read_only=True, config=_CONNECTION_CONFIG)
+    yield opened[path]
 
 
 # ------------------------------------------------------------------------------------------
@@ -674,7 +982,12 @@ def load_question_frame(
 def load_report_frames(
     path: str, version: int, scope: Scope, slice_: Slice
 ) -> dict[str, pd.DataFrame]:
-    """Everything the board report needs for `slice_` and the equally long period before it."""
+    return report_frames(path, scope, slice_)
+
+
+def report_frames(path: str, scope: Scope, slice_: Slice) -> dict[str, pd.DataFrame]:
+    """Everything the board report needs for `slice_` and the equally long period before it
+    (uncached: its statements depend on each other, so bench/app times the page with this)."""
     length = (slice_.end - slice_.start).days + 1
     prev_start = slice_.start - timedelta(days=length)
     params = {**slice_.params(), "prev_start": prev_start}
@@ -686,7 +999,12 @@ def load_report_frames(
             cited.update(_as_list(ids))
     for ids in concerns["item_ids"]:
         cited.update(_as_list(ids))
-    evidence = _read(path, REPORT_EVIDENCE_SQL, scope, {"ids": sorted(cited)})
+    evidence = _read(
+        path,
+        REPORT_EVIDENCE_SQL,
+        scope,
+        {"ids": sorted(cited), "start": slice_.start, "end": slice_.end},
+    )
     previous = Slice(
         prev_start,
         slice_.start - timedelta(days=1),
@@ -793,6 +1111,80 @@ def record_decision(
     )
 
 
+@st.cache_data(ttl=60, show_spinner=False, max_entries=32)
+def load_topic_candidates(
+    path: str, version: int, scope: Scope, slice_: Slice, taxonomy_version: str
+) -> list[Candidate]:
+    """The period's proposed topics grouped into candidates, those already promoted left out.
+
+    `taxonomy_version` is part of the cache key: a promotion changes it, so the list refreshes.
+    """
+    frame = _read(path, PROPOSALS_SQL, scope, slice_.params())
+    promoted = AppState(app_state_path()).promoted_proposals()
+    proposals = [
+        Proposal(
+            row.topic_key,
+            row.label or row.topic_key,
+            int(row.item_count),
+            tuple(_as_list(row.evidence)),
+        )
+        for row in frame.itertuples(index=False)
+        if row.topic_key not in promoted
+    ]
+    return cluster_proposals(proposals, current_taxonomy())
+
+
+def current_taxonomy() -> Taxonomy:
+    """The taxonomy labelling runs use now: the configured file plus promoted topics."""
+    promoted = AppState(app_state_path()).promoted_topics()
+    return Taxonomy.load(Settings.from_env().taxonomy_file).with_topics(promoted)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    key: str
+    label: str
+    description: str
+    examples: tuple[str, ...]
+    proposals: tuple[str, ...]
+
+
+def promote_topic(
+    scope: Scope, state: AppState, promotion: Promotion, redact: Callable[[str], str]
+) -> Taxonomy:
+    """Add a candidate to the taxonomy for every later labelling run; returns the new taxonomy.
+
+    Only leadership may change the taxonomy. The label, description and examples are redacted
+    like any text staff type (they become part of every model prompt), and the result must
+    validate as a taxonomy (a snake_case key not in use, 1-20 examples) before it is stored.
+    """
+    if not scope.can_edit_taxonomy:
+        raise AccessDenied(f"{scope.username} may not change the taxonomy")
+    if not is_topic_key(promotion.key):
+        raise DecisionRejected(
+            f"{promotion.key!r} is not a topic key: lowercase words joined by underscores"
+        )
+    entry = {
+        "key": promotion.key,
+        "label": redact(promotion.label.strip()),
+        "description": redact(promotion.description.strip()),
+        "examples": [redact(e.strip()) for e in promotion.examples if e.strip()],
+    }
+    try:
+        taxonomy = current_taxonomy().with_topics([entry], source="the promoted topic")
+    except TaxonomyError as exc:
+        raise DecisionRejected(str(exc)) from None
+    state.promote_topic(
+        key=entry["key"],
+        label=entry["label"],
+        description=entry["description"],
+        examples=entry["examples"],
+        proposals=promotion.proposals,
+        promoted_by=scope.username,
+    )
+    return taxonomy
+
+
 def current_topics(path: str, scope: Scope, item_id: str) -> list[str]:
     """The topic keys the marts hold for a queue item (uncached: the form needs them fresh)."""
     frame = _read(path, QUEUE_ITEM_SQL, scope, {"item_id": item_id})
@@ -806,14 +1198,20 @@ def current_topics(path: str, scope: Scope, item_id: str) -> list[str]:
 
 
 def page_queries(slice_: Slice, topic: str | None = None) -> dict[str, list[tuple[str, dict]]]:
-    """The statements each page runs for `slice_` (what bench/app/page_queries.py times)."""
+    """The statements each page runs for `slice_` (what bench/app/page_queries.py times); the
+    board report's depend on each other's results, so it is timed through `report_frames`."""
     p = slice_.params()
     week_part = {**p, "grain": "week"}
-    prev_start = slice_.start - timedelta(days=(slice_.end - slice_.start).days + 1)
+    days = (slice_.end - slice_.start).days + 1
+    # the overview's daily chart reads ROLLING_DAYS - 1 days more for a rolling line
+    lead_in = ROLLING_DAYS - 1 if days > ROLLING_AFTER_DAYS else 0
     return {
         "overview": [
             (KPI_SQL, p),
-            (SENTIMENT_OVER_TIME_SQL, {**p, "grain": "day"}),
+            (
+                SENTIMENT_OVER_TIME_SQL,
+                {**p, "start": slice_.start - timedelta(days=lead_in), "grain": "day"},
+            ),
             (MOVERS_SQL, p),
             (HIGH_URGENCY_ITEMS_SQL, {**p, "limit": 50}),
         ],
@@ -827,48 +1225,8 @@ def page_queries(slice_: Slice, topic: str | None = None) -> dict[str, list[tupl
         "segments": [(SEGMENTS_SQL, p)],
         "emerging": [(EMERGING_SQL, p)],
         "review_queue": [(REVIEW_QUEUE_SQL, {**p, "reasons": None, "limit": 500})],
-        "board_report": [
-            (REPORT_TOPICS_SQL, {**p, "prev_start": prev_start}),
-            (REPORT_SEGMENT_CONCERNS_SQL, p),
-        ],
         "ask": [(QUESTION_SQL, week_part)],
     }
-
-
-def time_page_queries(
-    path: str | Path,
-    scope: Scope,
-    slice_: Slice,
-    *,
-    repeats: int = 20,
-    topic: str | None = None,
-    pages: Iterable[str] | None = None,
-) -> pd.DataFrame:
-    """Median and p95 wall time (ms) of each page's statements run in sequence, uncached.
-
-    Each repeat opens a fresh read-only connection per statement, as the app does.
-    """
-    plan = page_queries(slice_, topic)
-    rows = []
-    for page in pages or plan:
-        samples = []
-        for _ in range(repeats):
-            began = time.perf_counter()
-            for sql, params in plan[page]:
-                _read(str(path), sql, scope, params)
-            samples.append((time.perf_counter() - began) * 1000)
-        samples.sort()
-        p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
-        rows.append(
-            {
-                "page": page,
-                "statements": len(plan[page]),
-                "median_ms": round(statistics.median(samples), 1),
-                "p95_ms": round(p95, 1),
-                "repeats": repeats,
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def decided_since_publish(state: AppState, item_ids: Sequence[str]) -> dict[str, dict]:

@@ -89,39 +89,41 @@ if not marts.exists():
     st.stop()
 
 path, version = str(marts), data.marts_version(marts)
-try:
-    bounds = data.load_date_bounds(path, version, scope)
-    options = data.load_filter_options(path, version, scope) if bounds else {}
-    topics = data.load_topics(path, version, scope) if bounds else None
-except data.MartsUnavailable as exc:
-    st.error(f"{exc}", icon=":material/error:")
-    st.caption("Re-run `make pipeline` to publish the marts again.")
-    st.stop()
+# One read-only connection for the whole render (opened only if a loader misses its cache).
+with data.one_connection_per_render():
+    try:
+        bounds = data.load_date_bounds(path, version, scope)
+        options = data.load_filter_options(path, version, scope) if bounds else {}
+        topics = data.load_topics(path, version, scope) if bounds else None
+    except data.MartsUnavailable as exc:
+        st.error(f"{exc}", icon=":material/error:")
+        st.caption("Re-run `make pipeline` to publish the marts again.")
+        st.stop()
 
-if bounds is None:
-    st.info(
-        "The published marts hold no feedback yet"
-        + (f" for chapter {scope.chapter}" if scope.chapter else "")
-        + ". Check the ingest runs in Dagster, then run `make pipeline` again.",
-        icon=":material/inbox:",
-    )
-    st.stop()
+    if bounds is None:
+        st.info(
+            "The published marts hold no feedback yet"
+            + (f" for chapter {scope.chapter}" if scope.chapter else "")
+            + ". Check the ingest runs in Dagster, then run `make pipeline` again.",
+            icon=":material/inbox:",
+        )
+        st.stop()
 
-topic_labels = dict(zip(topics["topic_key"], topics["topic_label"], strict=True))
-filters = sidebar_filters(*bounds, options, topic_labels)
-context.set_current(
-    context.Context(
-        user=user,
-        scope=scope,
-        marts=path,
-        version=version,
-        filters=filters,
-        topic_labels=topic_labels,
-        users_are_demo=users_are_demo,
+    topic_labels = dict(zip(topics["topic_key"], topics["topic_label"], strict=True))
+    filters = sidebar_filters(*bounds, options, topic_labels)
+    context.set_current(
+        context.Context(
+            user=user,
+            scope=scope,
+            marts=path,
+            version=version,
+            filters=filters,
+            topic_labels=topic_labels,
+            users_are_demo=users_are_demo,
+        )
     )
-)
-try:
-    page.run()
-except data.MartsUnavailable as exc:
-    st.error(f"{exc}", icon=":material/error:")
-    st.caption("Re-run `make pipeline` to publish the marts again.")
+    try:
+        page.run()
+    except data.MartsUnavailable as exc:
+        st.error(f"{exc}", icon=":material/error:")
+        st.caption("Re-run `make pipeline` to publish the marts again.")

@@ -1,6 +1,10 @@
 """Overview: KPIs, net sentiment and volume over time by channel, the week's movers, and the
 open high-urgency items (not yet decided in the marts or in the app since the last publish)."""
 
+from dataclasses import replace
+from datetime import timedelta
+
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -54,20 +58,37 @@ grain = (
     )
     or "Day"
 )
-over_time = data.load_sentiment_over_time(path, version, scope, selected.slice, grain)
 unit = grain.lower()
+# A daily NSS line over weeks is mostly noise (a few items a day per channel): past
+# ROLLING_AFTER_DAYS days it becomes a rolling NSS, read from ROLLING_DAYS - 1 days before the
+# period so that its first day has a full window too.
+rolling = grain == "Day" and (selected.end - selected.start).days + 1 > data.ROLLING_AFTER_DAYS
+if rolling:
+    lead_in = replace(selected.slice, start=selected.start - timedelta(days=data.ROLLING_DAYS - 1))
+    daily = data.load_sentiment_over_time(path, version, scope, lead_in, grain)
+    nss = data.rolling_nss(daily, selected.start, selected.end)
+    over_time = daily[daily["period_start"] >= pd.Timestamp(selected.start)]
+    nss_title = (
+        f"Net sentiment score by channel, {data.ROLLING_DAYS}-day rolling (points, -100 to +100)"
+    )
+    nss_x = "Day (the window ends on it)"
+else:
+    over_time = data.load_sentiment_over_time(path, version, scope, selected.slice, grain)
+    nss = over_time
+    nss_title = f"Net sentiment score by channel, per {unit} (points, -100 to +100)"
+    nss_x = f"{grain} starting"
 
 left, right = st.columns(2)
 with left, st.container(border=True):
     figure = px.line(
-        over_time,
+        nss,
         x="period_start",
         y="net_sentiment_score",
         color="channel",
-        markers=True,
-        title=f"Net sentiment score by channel, per {unit} (points, -100 to +100)",
+        markers=not rolling,
+        title=nss_title,
         labels={
-            "period_start": f"{grain} starting",
+            "period_start": nss_x,
             "net_sentiment_score": "NSS (points)",
             "channel": "Channel",
         },
@@ -75,6 +96,12 @@ with left, st.container(border=True):
     )
     figure.update_yaxes(range=list(ui.NSS_RANGE), zeroline=True)
     st.plotly_chart(figure, width="stretch", key="overview_nss")
+    if rolling:
+        st.caption(
+            f"Each point is the NSS of the {data.ROLLING_DAYS} days ending that day, from their "
+            "summed counts (not an average of daily scores); hover shows those counts. Choose "
+            "Week or Month for calendar periods."
+        )
 with right, st.container(border=True):
     figure = px.bar(
         over_time,

@@ -7,6 +7,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import context, data, ui
+from app.access import AccessDenied
+from app.redact import redact
+from orchestration.lib.app_state import AppState
 
 ctx = context.current()
 selected = ctx.filters
@@ -128,6 +131,87 @@ with st.container(border=True):
         key="topics_table",
     )
     ui.download_csv(totals, "topic_sentiment")
+
+
+def proposed_topics() -> None:
+    """The model's proposed topics, grouped; leadership may promote a group into the taxonomy."""
+    st.subheader("New topics the model proposed")
+    if not scope.item_level:
+        ui.aggregates_only("Proposed topics")
+        return
+    taxonomy = data.current_taxonomy()
+    candidates = data.load_topic_candidates(path, version, scope, selected.slice, taxonomy.version)
+    if not candidates:
+        ui.empty(
+            "No new topics proposed in this period: every mention fits the taxonomy. (The "
+            "built-in model only uses the taxonomy; a language model may propose new topics.)"
+        )
+        return
+    st.caption(
+        "Names the model gave to concerns the taxonomy lacks, grouped when they share words. "
+        "Promoting a group adds it to the taxonomy for every later labelling run."
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Candidate topic": [c.label for c in candidates],
+                "Items": [c.items for c in candidates],
+                "Proposed as": ["; ".join(p.label for p in c.proposals) for c in candidates],
+                "Closest existing topic": [
+                    f"{ctx.topic_label(c.closest_topic)} ({c.closest_similarity:.0%} alike)"
+                    if c.closest_topic
+                    else "none"
+                    for c in candidates
+                ],
+                "Evidence": [" | ".join(c.evidence[:3]) for c in candidates],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        key="topics_candidates",
+    )
+    if not scope.can_edit_taxonomy:
+        st.caption("Leadership can promote a candidate into the taxonomy.")
+        return
+    chosen = st.selectbox(
+        "Candidate to promote",
+        options=range(len(candidates)),
+        format_func=lambda i: f"{candidates[i].label} ({candidates[i].items} items)",
+        key="topics_promote_candidate",
+    )
+    candidate = candidates[chosen]
+    with st.form(f"promote_{candidate.key}"):
+        key = st.text_input("Key (lowercase_with_underscores, never renamed)", candidate.key)
+        label = st.text_input("Label", candidate.label)
+        description = st.text_area(
+            "Description, in the association's words (the model reads it)",
+            f"Feedback about {candidate.label.lower()}.",
+        )
+        examples = st.text_area(
+            "Example phrases, one per line", "\n".join(p.label for p in candidate.proposals)
+        )
+        if st.form_submit_button("Promote to the taxonomy", type="primary"):
+            promotion = data.Promotion(
+                key=key.strip(),
+                label=label,
+                description=description,
+                examples=tuple(examples.splitlines()),
+                proposals=tuple(p.topic_key for p in candidate.proposals),
+            )
+            try:
+                new = data.promote_topic(scope, AppState(data.app_state_path()), promotion, redact)
+            except (data.DecisionRejected, AccessDenied) as exc:
+                st.error(str(exc))
+            else:
+                st.success(
+                    f"Added {label!r} to the taxonomy (now version {new.version}). Labelling "
+                    "runs from now on use it; to re-label past items, backfill the enrichment "
+                    "group over the period in Dagster."
+                )
+
+
+with st.container(border=True):
+    proposed_topics()
 
 with st.container(border=True):
     st.subheader("Verbatims")

@@ -1,12 +1,12 @@
 """A small published `marts.duckdb` for the dashboard's tests, written directly (no dbt).
 
 `write_marts(path)` creates the marts the app reads (fct_feedback, fct_feedback_topics,
-dim_topics, agg_sentiment_daily, emerging_issues, review_queue) with the columns the dbt models
-publish, and deterministic rows: two chapters (North, South), three tiers, four channels over
-12 weeks ending on END_DATE, every sentiment, failed and pending items, a spike of negative
-'website_login' items in North in the last week, and queue items of every reason. Evidence
-quotes are exact substrings of the redacted text. Same call, same rows: tests compute expected
-figures from the returned `Marts` or by querying the file.
+dim_topics, agg_sentiment_daily, agg_topic_sentiment_daily, emerging_issues, review_queue)
+with the columns the dbt models publish, and deterministic rows: two chapters (North, South),
+three tiers, four channels over 12 weeks ending on END_DATE, every sentiment, failed and
+pending items, a spike of negative 'website_login' items in North in the last week, and queue
+items of every reason. Evidence quotes are exact substrings of the redacted text. Same call,
+same rows: tests compute expected figures from the returned `Marts` or by querying the file.
 """
 
 from __future__ import annotations
@@ -226,7 +226,8 @@ create table fct_feedback (
 create table fct_feedback_topics (
     item_id varchar, topic_key varchar, topic_label varchar, proposed_label varchar,
     topic_sentiment varchar, evidence varchar, created_date date, channel varchar,
-    member_tier varchar, member_chapter varchar
+    member_tier varchar, member_chapter varchar,
+    is_proposed boolean generated always as (topic_key like 'proposed:%') virtual
 );
 create table dim_topics (
     topic_key varchar, topic_label varchar, description varchar, is_proposed boolean,
@@ -254,6 +255,21 @@ select
     count(*) filter (where urgency_level = 'high')::bigint as high_urgency_count
 from fct_feedback
 group by all
+order by created_date
+"""
+
+AGG_TOPICS_SQL = """
+create table agg_topic_sentiment_daily as
+select
+    created_date, topic_key, channel, member_tier, member_chapter,
+    min(topic_label) as topic_label,
+    count(*)::bigint as mention_count,
+    count(*) filter (where topic_sentiment = 'positive')::bigint as positive_count,
+    count(*) filter (where topic_sentiment = 'neutral')::bigint as neutral_count,
+    count(*) filter (where topic_sentiment = 'negative')::bigint as negative_count
+from fct_feedback_topics
+group by all
+order by created_date, topic_key, channel, member_tier, member_chapter
 """
 
 # Weekly topic counts per segment ('all', each tier, each chapter) against the mean of the
@@ -331,6 +347,7 @@ select
     case when item_id = $decided_item then 'approve' end as case_action
 from candidates
 where queue_reason is not null
+order by created_date
 """
 
 
@@ -380,6 +397,7 @@ def write_marts(path: Path) -> Marts:
             ],
         )
         con.execute(AGG_SQL)
+        con.execute(AGG_TOPICS_SQL)
         con.execute(
             EMERGING_SQL,
             {
@@ -567,6 +585,7 @@ def write_scaled_marts(
             {"proposed_key": PROPOSED_TOPIC[0], "proposed_label": PROPOSED_TOPIC[1]},
         )
         con.execute(AGG_SQL)
+        con.execute(AGG_TOPICS_SQL)
         con.execute(
             EMERGING_SQL,
             {

@@ -180,7 +180,7 @@ def test_users_file_roles_and_scopes(tmp_path: Path) -> None:
         "  - {username: sso, roles: [reviewer], email: SSO@Example.org}\n"
     )
     users = load_users(path)
-    assert users["boss"].scope == Scope("boss", None, True, True)
+    assert users["boss"].scope == Scope("boss", None, True, True, can_edit_taxonomy=True)
     assert users["ne"].scope == Scope("ne", "NE", True, False)
     assert users["board"].scope == Scope("board", None, False, False)
     assert users["sso"].email == "sso@example.org" and Role.REVIEWER in users["sso"].roles

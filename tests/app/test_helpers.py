@@ -8,6 +8,7 @@ import sys
 from datetime import date
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from app import data, ui
@@ -33,6 +34,31 @@ def test_net_sentiment_score_mirrors_the_dbt_macro() -> None:
     assert data.net_sentiment_score(1, 2, 3) == -33.33
     assert data.net_sentiment_score(0, 0, 3) == 0.0
     assert data.net_sentiment_score(0, 0, 0) is None
+
+
+def test_rolling_nss_sums_each_window_and_never_averages_daily_scores() -> None:
+    daily = pd.DataFrame(
+        {
+            "period_start": pd.to_datetime(
+                ["2026-02-20", "2026-02-22", "2026-02-26", "2026-02-10"]
+            ),
+            "channel": ["email", "email", "email", "case"],
+            "item_count": [12, 1, 4, 2],
+            "labelled_count": [10, 1, 4, 2],
+            "positive_count": [10, 0, 1, 2],
+            "negative_count": [0, 1, 3, 0],
+        }
+    )
+    rolled = data.rolling_nss(daily, date(2026, 2, 24), date(2026, 2, 27), days=7)
+    email = rolled[rolled["channel"] == "email"].set_index("period_start")
+    # 24 Feb: 18-24 Feb holds the 20th and 22nd: (10 - 1) / 11, not the mean of +100 and -100
+    assert email.loc["2026-02-24", "net_sentiment_score"] == 81.8
+    assert email.loc["2026-02-24", "item_count"] == 13
+    assert email.loc["2026-02-26", "net_sentiment_score"] == round(100 * (11 - 4) / 15, 1)
+    assert email.loc["2026-02-27", "net_sentiment_score"] == -60.0  # the 22nd and the 26th
+    assert list(email.index) == list(pd.date_range("2026-02-24", "2026-02-27"))
+    # a window without labelled items has no score (a gap in the line), not 0
+    assert rolled[rolled["channel"] == "case"]["net_sentiment_score"].isna().all()
 
 
 def test_highlight_escapes_every_part_and_marks_the_quote() -> None:

@@ -20,6 +20,7 @@ MARTS = {
     "dim_member_history",
     "dim_topics",
     "agg_sentiment_daily",
+    "agg_topic_sentiment_daily",
     "emerging_issues",
     "review_queue",
     "fct_renewal_outcomes",
@@ -27,9 +28,11 @@ MARTS = {
 UNIT_TESTS = {
     "int_review_decisions_latest_override_of_an_override_wins",
     "int_feedback_items_labelled_segments_items_at_the_time",
+    "int_feedback_items_labelled_builds_only_the_window_when_incremental",
     "fct_feedback_final_labels_override_the_model_and_keep_both",
     "agg_sentiment_daily_net_sentiment_score",
     "emerging_issues_flags_a_negative_spike_and_not_a_quiet_series",
+    "emerging_issues_does_not_flag_a_volume_surge_with_the_usual_share_of_complaints",
     "review_queue_orders_urgent_negatives_then_low_confidence_then_failures",
     "fct_renewal_outcomes_window_sentiment_and_outcome",
 }

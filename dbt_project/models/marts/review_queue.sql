@@ -99,4 +99,6 @@ final as (
 
 )
 
+-- Stored in day order, like fct_feedback, so a period filter skips the rest of the table.
 select * from final
+order by created_date
