@@ -1,0 +1,1 @@
+"""End-to-end scale benchmark: the whole pipeline at N items, then one incremental day."""
