@@ -521,7 +521,13 @@ cited as (
         min_by(item_id, (date '9999-12-31' - created_date, item_id), 3)
             filter (where topic_sentiment = 'positive') as positive_ids,
         min_by(item_id, (date '9999-12-31' - created_date, item_id), 3)
-            filter (where topic_sentiment = 'negative') as negative_ids
+            filter (where topic_sentiment = 'negative') as negative_ids,
+        least(
+            list_min(min_by(created_date, (date '9999-12-31' - created_date, item_id), 3)
+                filter (where topic_sentiment = 'positive')),
+            list_min(min_by(created_date, (date '9999-12-31' - created_date, item_id), 3)
+                filter (where topic_sentiment = 'negative'))
+        ) as cited_since
     from fct_feedback_topics
     where topic_sentiment in ('positive', 'negative')
       and created_date between $start and $end
@@ -533,7 +539,7 @@ cited as (
       and ($scope_chapter is null or member_chapter = $scope_chapter)
     group by topic_key
 )
-select counts.*, cited.positive_ids, cited.negative_ids
+select counts.*, cited.positive_ids, cited.negative_ids, cited.cited_since
 from counts
 left join cited on cited.topic_key = counts.topic_key
 order by items desc, topic_key
@@ -584,7 +590,9 @@ cited as (
         case when grouping(member_tier) = 0 then 'Member tier' else 'Chapter' end as dimension,
         coalesce(member_tier, member_chapter, 'Unknown') as segment,
         topic_key,
-        min_by(item_id, (date '9999-12-31' - created_date, item_id), 3) as item_ids
+        min_by(item_id, (date '9999-12-31' - created_date, item_id), 3) as item_ids,
+        list_min(min_by(created_date, (date '9999-12-31' - created_date, item_id), 3))
+            as cited_since
     from fct_feedback_topics
     where topic_sentiment = 'negative'
       and created_date between $start and $end
@@ -598,7 +606,7 @@ cited as (
 )
 select
     counts.dimension, counts.segment, counts.topic_key, counts.topic_label,
-    counts.negative_count, cited.item_ids
+    counts.negative_count, cited.item_ids, cited.cited_since
 from counts
 left join cited
     on cited.dimension = counts.dimension
@@ -607,8 +615,9 @@ left join cited
 order by dimension, segment, negative_count desc, topic_key
 """
 
-# The cited items' evidence and texts (citations are items of the period: the date bounds and
-# the join on (item_id, created_date) keep both scans to the days they fall on).
+# The cited items' evidence and texts. $start is the earliest day a citation falls on (the
+# statements above return it as cited_since), so with the join on (item_id, created_date) both
+# scans stay within the days the citations fall on, not the whole period.
 REPORT_EVIDENCE_SQL = """
 with cited as (
     select t.item_id, t.topic_key, t.evidence, t.created_date
@@ -999,11 +1008,13 @@ def report_frames(path: str, scope: Scope, slice_: Slice) -> dict[str, pd.DataFr
             cited.update(_as_list(ids))
     for ids in concerns["item_ids"]:
         cited.update(_as_list(ids))
+    days = pd.to_datetime(pd.concat([topics["cited_since"], concerns["cited_since"]]).dropna())
+    first_cited = max(slice_.start, days.min().date()) if len(days) else slice_.start
     evidence = _read(
         path,
         REPORT_EVIDENCE_SQL,
         scope,
-        {"ids": sorted(cited), "start": slice_.start, "end": slice_.end},
+        {"ids": sorted(cited), "start": first_cited, "end": slice_.end},
     )
     previous = Slice(
         prev_start,
