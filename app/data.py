@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ import pandas as pd
 import streamlit as st
 
 from app.access import AccessDenied, Scope
+from app.report import prev_window
 from orchestration.lib.app_state import AppState, Decision
 from orchestration.lib.config import Settings, paths
 from orchestration.lib.enrichment.proposals import Candidate, Proposal, cluster_proposals
@@ -997,8 +998,7 @@ def load_report_frames(
 def report_frames(path: str, scope: Scope, slice_: Slice) -> dict[str, pd.DataFrame]:
     """Everything the board report needs for `slice_` and the equally long period before it
     (uncached: its statements depend on each other, so bench/app times the page with this)."""
-    length = (slice_.end - slice_.start).days + 1
-    prev_start = slice_.start - timedelta(days=length)
+    prev_start, prev_end = prev_window(slice_.start, slice_.end)
     params = {**slice_.params(), "prev_start": prev_start}
     topics = _read(path, REPORT_TOPICS_SQL, scope, params)
     concerns = _read(path, REPORT_SEGMENT_CONCERNS_SQL, scope, slice_.params())
@@ -1016,14 +1016,7 @@ def report_frames(path: str, scope: Scope, slice_: Slice) -> dict[str, pd.DataFr
         scope,
         {"ids": sorted(cited), "start": first_cited, "end": slice_.end},
     )
-    previous = Slice(
-        prev_start,
-        slice_.start - timedelta(days=1),
-        slice_.channels,
-        slice_.tiers,
-        slice_.chapters,
-        slice_.topics,
-    )
+    previous = replace(slice_, start=prev_start, end=prev_end)
     kpis = _read(path, KPI_SQL, scope, slice_.params())
     prev_kpis = _read(path, KPI_SQL, scope, previous.params())
     return {

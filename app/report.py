@@ -152,15 +152,15 @@ def build_report(
     *,
     start: date,
     end: date,
-    prev_start: date,
-    prev_end: date,
     scope_label: str,
     filters_text: str,
     include_quotes: bool,
     topic_label: Callable[[str], str] | None = None,
     title: str = "Member feedback: board report",
 ) -> Report:
-    """The report for `frames` (data.load_report_frames) by the deterministic template."""
+    """The report for `frames` (data.load_report_frames) by the deterministic template; the
+    previous period is the one the frames compare with (`prev_window`)."""
+    prev_start, prev_end = prev_window(start, end)
     label = topic_label or (lambda key: key)
     topics = frames["topics"].copy()
     if not topics.empty:
@@ -689,6 +689,6 @@ def _period(start: date, end: date) -> str:
 
 
 def prev_window(start: date, end: date) -> tuple[date, date]:
-    """The period of the same length just before (start, end), as data.load_report_frames uses."""
+    """The period of the same length just before (start, end): what the report compares with."""
     length = (end - start).days + 1
     return start - timedelta(days=length), start - timedelta(days=1)

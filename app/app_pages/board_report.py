@@ -24,15 +24,12 @@ if not scope.item_level:  # the page is not registered for these roles; refuse a
     st.stop()
 
 frames = data.load_report_frames(path, version, scope, selected.slice)
-prev_start, prev_end = report.prev_window(selected.start, selected.end)
 narrator = report.narrator_for(os.environ.get("PULSE_MODEL") or "builtin")
 board = narrator.narrate(
     report.build_report(
         frames,
         start=selected.start,
         end=selected.end,
-        prev_start=prev_start,
-        prev_end=prev_end,
         scope_label=scope.label,
         filters_text=selected.describe(ctx.topic_labels),
         include_quotes=scope.item_level,

@@ -33,13 +33,10 @@ ID_PATTERN = re.compile(r"imis_[a-z]+:[A-Z0-9]+")
 
 def _build(marts: Marts, scope: Scope, slice_: data.Slice) -> report.Report:
     frames = data.load_report_frames(str(marts.path), 0, scope, slice_)
-    prev_start, prev_end = report.prev_window(slice_.start, slice_.end)
     return report.build_report(
         frames,
         start=slice_.start,
         end=slice_.end,
-        prev_start=prev_start,
-        prev_end=prev_end,
         scope_label=scope.label,
         filters_text="test",
         include_quotes=scope.item_level,
@@ -132,13 +129,10 @@ def test_a_quote_that_is_not_a_substring_is_dropped(marts_source: Marts) -> None
     tampered = ["The model paraphrased this", "   ", None]
     evidence["evidence"] = [tampered[i % 3] for i in range(len(evidence))]
     frames = {**frames, "evidence": evidence}
-    prev_start, prev_end = report.prev_window(LAST_30.start, LAST_30.end)
     board = report.build_report(
         frames,
         start=LAST_30.start,
         end=LAST_30.end,
-        prev_start=prev_start,
-        prev_end=prev_end,
         scope_label="x",
         filters_text="x",
         include_quotes=True,
@@ -195,13 +189,10 @@ def test_viewer_sees_no_quotes(open_app: OpenApp, marts_source: Marts) -> None:
         data.load_report_frames(str(marts_source.path), 0, VIEWER, LAST_30)
     # ... and a report built without quotes exports none.
     frames = data.load_report_frames(str(marts_source.path), 0, LEAD, LAST_30)
-    prev_start, prev_end = report.prev_window(LAST_30.start, LAST_30.end)
     board = report.build_report(
         frames,
         start=LAST_30.start,
         end=LAST_30.end,
-        prev_start=prev_start,
-        prev_end=prev_end,
         scope_label=VIEWER.label,
         filters_text="x",
         include_quotes=False,
