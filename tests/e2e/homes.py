@@ -44,3 +44,20 @@ def marts_content(marts: Path) -> dict[str, list[tuple]]:
             rows = con.execute(f'select {select} from "{table}"').fetchall()
             content[table] = sorted(rows, key=repr)
     return content
+
+
+def duckdb_cells(path: Path) -> list[tuple[str, object]]:
+    """(schema.table.column, value) of every cell of every table and view of a DuckDB file:
+    DuckDB compresses strings on disk, so a search of its files must read them cell by cell."""
+    out = []
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database() order by 1, 2"
+        ).fetchall()
+        for schema, name in tables:
+            cursor = con.execute(f'select * from "{schema}"."{name}"')
+            columns = [d[0] for d in cursor.description]
+            for row in cursor.fetchall():
+                out.extend((f"{schema}.{name}.{c}", v) for c, v in zip(columns, row, strict=True))
+    return out

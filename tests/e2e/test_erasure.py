@@ -31,7 +31,7 @@ from orchestration.lib.warehouse import Warehouse, replace_rows
 from orchestration.lib.writeback.items import read_items
 from orchestration.lib.writeback.ledger import WritebackLedger
 from tests.conftest import PIPELINE_ENV_VARS
-from tests.e2e.homes import cli_env, copy_home
+from tests.e2e.homes import cli_env, copy_home, duckdb_cells
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_TEXT_ITEM = "twin_source:twin-1"  # another member's item with the member's text
@@ -120,22 +120,6 @@ def _seed_side_stores(paths: Paths, member_id: str, item_ids: list[str]) -> None
 # -- searching every store --------------------------------------------------------------------
 
 
-def _cells_duckdb(path: Path) -> list[tuple[str, object]]:
-    """(table.column, value) of every cell of every table and view of a DuckDB file."""
-    out = []
-    with duckdb.connect(str(path), read_only=True) as con:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_catalog = current_database() order by 1, 2"
-        ).fetchall()
-        for schema, name in tables:
-            cursor = con.execute(f'select * from "{schema}"."{name}"')
-            columns = [d[0] for d in cursor.description]
-            for row in cursor.fetchall():
-                out.extend((f"{schema}.{name}.{c}", v) for c, v in zip(columns, row, strict=True))
-    return out
-
-
 def _cells_sqlite(path: Path) -> list[tuple[str, object]]:
     out = []
     con = sqlite3.connect(path)
@@ -177,7 +161,7 @@ def _stores(paths: Paths) -> dict[str, Path]:
 def _search(paths: Paths, member_id: str, item_ids: list[str], hashes: set[str]) -> dict:
     found = {}
     for store, path in _stores(paths).items():
-        cells = _cells_duckdb(path) if path.suffix == ".duckdb" else _cells_sqlite(path)
+        cells = duckdb_cells(path) if path.suffix == ".duckdb" else _cells_sqlite(path)
         if hits := _hits(cells, member_id, item_ids, hashes):
             found[store] = sorted(set(hits))
     return found

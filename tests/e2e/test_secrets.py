@@ -19,11 +19,11 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
-import duckdb
 import pytest
 
 from connectors.imis_sandbox import SandboxServer
 from tests.conftest import PIPELINE_ENV_VARS
+from tests.e2e.homes import duckdb_cells
 
 REPO = Path(__file__).resolve().parents[2]
 END = date(2026, 3, 31)
@@ -88,18 +88,11 @@ def _leaks_in_bytes(data: bytes) -> list[str]:
 
 
 def _leaks_in_duckdb(path: Path) -> list[str]:
-    """DuckDB compresses strings on disk, so its files are searched cell by cell."""
-    found = []
-    with duckdb.connect(str(path), read_only=True) as con:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_catalog = current_database()"
-        ).fetchall()
-        for schema, name in tables:
-            for row in con.execute(f'select * from "{schema}"."{name}"').fetchall():
-                text = repr(row).encode()
-                found += [f"{schema}.{name}: {leak}" for leak in _leaks_in_bytes(text)]
-    return found
+    return [
+        f"{column}: {leak}"
+        for column, value in duckdb_cells(path)
+        for leak in _leaks_in_bytes(repr(value).encode())
+    ]
 
 
 def _leaks_under(home: Path) -> dict[str, list[str]]:
