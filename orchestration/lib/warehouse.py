@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 SCHEMA_SQL = """
 create schema if not exists raw;
@@ -221,6 +222,49 @@ def replace_rows(
     finally:
         con.unregister("_replace_batch")
     return int(inserted)
+
+
+SPOOL_BATCH_ROWS = 10_000  # rows a step holds in memory while it works through a window
+
+
+def spool_query(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object], path: Path
+) -> int:
+    """Write a query's result to a Parquet file batch by batch. Returns the rows written.
+
+    A step that works through a large window reads it from the file in chunks (`spooled_rows`),
+    so its memory does not grow with the window and, when it only reads, it can let the
+    warehouse go before its slow work starts.
+    """
+    reader = con.sql(sql, params=list(params)).to_arrow_reader(SPOOL_BATCH_ROWS)
+    written = 0
+    with pq.ParquetWriter(path, reader.schema) as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+            written += batch.num_rows
+    return written
+
+
+def spooled_rows(path: Path) -> Iterator[list[dict]]:
+    """The rows of a spool file as lists of dicts, SPOOL_BATCH_ROWS at a time."""
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=SPOOL_BATCH_ROWS):
+        yield batch.to_pylist()
+
+
+@contextmanager
+def table_spool(
+    con: duckdb.DuckDBPyConnection, table: str, path: Path
+) -> Iterator[Callable[[Sequence[dict]], None]]:
+    """Collect rows for `table` in a Parquet file with the table's own column types; yields an
+    `append(rows)` function. Hand `path` to `replace_rows` once the file is closed."""
+    schema = con.sql(f"select * from {table} limit 0").to_arrow_table().schema
+    with pq.ParquetWriter(path, schema) as writer:
+
+        def append(rows: Sequence[dict]) -> None:
+            if rows:
+                writer.write_table(pa.Table.from_pylist(list(rows), schema=schema))
+
+        yield append
 
 
 def _to_arrow(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict]) -> pa.Table:

@@ -7,16 +7,20 @@
    window's labels from the cache into the warehouse, replacing exactly that window.
 """
 
+import tempfile
 import time
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 
-from orchestration.lib.enrichment.budget import BudgetExceeded, check_budget, estimate
-from orchestration.lib.enrichment.cache import cache_key, enrich_with_cache
+from orchestration.lib.enrichment.base import Enricher
+from orchestration.lib.enrichment.budget import BudgetExceeded, Estimate, check_budget, estimate
+from orchestration.lib.enrichment.cache import LabelCache, cache_key, enrich_with_cache
 from orchestration.lib.enrichment.prompts import PROMPT_VERSION
 from orchestration.lib.enrichment.schema import EnrichmentInput, warehouse_rows
-from orchestration.lib.warehouse import replace_rows
+from orchestration.lib.warehouse import replace_rows, spool_query, spooled_rows, table_spool
 
 from ..automation import recent_partitions_eager
 from ..ingest.assets import ingest_keys, local_window
@@ -44,11 +48,54 @@ order by item_id
 """
 
 
-def _enrichment_input(row: tuple) -> EnrichmentInput:
-    item_id, _, text_hash, text, channel, question = row
+def _enrichment_input(row: dict) -> EnrichmentInput:
     return EnrichmentInput(
-        item_id=item_id, text=text, text_hash=text_hash, channel=channel, question=question
+        item_id=row["item_id"],
+        text=row["redacted_text"],
+        text_hash=row["text_hash"],
+        channel=row["channel"],
+        question=row["question"],
     )
+
+
+def _preflight(enricher: Enricher, cache: LabelCache, spool: Path) -> tuple[Estimate, int]:
+    """What labelling the spooled window will send and cost, before any call; and how many of
+    its items the cache already holds. Texts repeated across chunks are counted once per chunk
+    (the estimate errs high; the run itself sends each distinct text once)."""
+    run = estimate(enricher, [])
+    cached_items = 0
+    for rows in spooled_rows(spool):
+        keyed = [(cache_key(item, enricher), item) for item in map(_enrichment_input, rows)]
+        cached = cache.get_many(key for key, _ in keyed)
+        cached_items += sum(key in cached for key, _ in keyed)
+        uncached = {key: item for key, item in keyed if key not in cached}
+        run += estimate(enricher, list(uncached.values()))
+    return run, cached_items
+
+
+def _warehouse_rows(
+    items: list[EnrichmentInput],
+    created_dates: list[date],
+    enricher: Enricher,
+    cache: LabelCache,
+    enriched_at: datetime,
+) -> tuple[list[dict], list[dict], int]:
+    """item_labels and item_topics rows for the items whose labels are cached, and how many
+    items have none yet."""
+    keys = [cache_key(item, enricher) for item in items]
+    cached = cache.get_many(keys)
+    label_rows, topic_rows, missing = [], [], 0
+    for item, created_date, key in zip(items, created_dates, keys, strict=True):
+        label = cached.get(key)
+        if label is None:
+            missing += 1
+            continue
+        label_row, topics = warehouse_rows(
+            label.for_item(item.item_id, item.text_hash), created_date, enriched_at
+        )
+        label_rows.append(label_row)
+        topic_rows.extend(topics)
+    return label_rows, topic_rows, missing
 
 
 def _model_calls(enricher) -> int:
@@ -117,50 +164,58 @@ def build_enrichment_assets(
     ) -> dg.MaterializeResult:
         start, end = local_window(context)
         started = time.monotonic()
-        with warehouse.get().connect(read_only=True) as con:
-            rows = con.execute(WINDOW_ITEMS_SQL, [start, end]).fetchall()
-        items = [_enrichment_input(row) for row in rows]
         enricher = enrichment.enricher()
         cache = enrichment.cache()
-        # Before any call: what the uncached items will cost, and the budget stop.
-        keys = {cache_key(item, enricher): item for item in items}
-        cached = cache.get_many(keys)
-        run = estimate(enricher, [item for key, item in keys.items() if key not in cached])
-        context.log.info(
-            f"{enricher.model_id}: {len(cached):,} distinct texts cached; {run.describe()}"
-        )
-        try:
-            check_budget(run, enrichment.budget_usd)
-        except BudgetExceeded as exc:
-            raise dg.Failure(
-                str(exc),
-                metadata={
-                    "estimated_calls": run.calls,
-                    "estimated_cost_usd": run.cost_usd,
-                    "budget_usd": enrichment.budget_usd,
-                },
-            ) from None
-        calls_before = _model_calls(enricher)
-        results, stats = enrich_with_cache(
-            enricher, cache, items, batch_size=getattr(enricher, "cache_batch_size", 32)
-        )
-        failed = sum(r.status == "failed" for r in results)
-        context.log.info(
-            f"labelled {len(items)} items with {enricher.model_id}: {stats['cache_hits']} from "
-            f"cache, {stats['items_sent']} sent to the model, {failed} failed (sent to review)"
-        )
+        with tempfile.TemporaryDirectory(prefix="pulse-label-cache-") as tmp:
+            spool = Path(tmp) / "window.parquet"
+            # A short read: the warehouse is free again before the first model call.
+            with warehouse.get().connect(read_only=True) as con:
+                total = spool_query(con, WINDOW_ITEMS_SQL, [start, end], spool)
+            run, cached = _preflight(enricher, cache, spool)
+            context.log.info(
+                f"{enricher.model_id}: {total:,} items, {cached:,} of them cached; {run.describe()}"
+            )
+            try:
+                check_budget(run, enrichment.budget_usd)
+            except BudgetExceeded as exc:
+                raise dg.Failure(
+                    str(exc),
+                    metadata={
+                        "estimated_calls": run.calls,
+                        "estimated_cost_usd": run.cost_usd,
+                        "budget_usd": enrichment.budget_usd,
+                    },
+                ) from None
+            calls_before = _model_calls(enricher)
+            totals: Counter = Counter()
+            for rows in spooled_rows(spool):
+                results, stats = enrich_with_cache(
+                    enricher,
+                    cache,
+                    [_enrichment_input(row) for row in rows],
+                    batch_size=getattr(enricher, "cache_batch_size", 32),
+                )
+                totals.update(stats)
+                totals["tokens_in"] += sum(r.tokens_in or 0 for r in results)
+                totals["tokens_out"] += sum(r.tokens_out or 0 for r in results)
+                totals["cost_usd"] += sum(r.cost_usd or 0 for r in results)
+                context.log.info(
+                    f"labelled {totals['items']:,} of {total:,} items: "
+                    f"{totals['cache_hits']:,} from cache, {totals['items_sent']:,} sent to "
+                    f"{enricher.model_id}, {totals['failed']:,} failed (sent to review)"
+                )
         return dg.MaterializeResult(
             metadata={
                 "window_start": start.isoformat(),
                 "window_end": end.isoformat(),
-                "items": len(items),
-                "cache_hits": stats["cache_hits"],
+                "items": total,
+                "cache_hits": totals["cache_hits"],
                 "model_calls": _model_calls(enricher) - calls_before,
-                "items_sent": stats["items_sent"],
-                "failures_to_review": failed,
-                "tokens_in": sum(r.tokens_in or 0 for r in results),
-                "tokens_out": sum(r.tokens_out or 0 for r in results),
-                "estimated_cost_usd": round(sum(r.cost_usd or 0 for r in results), 4),
+                "items_sent": totals["items_sent"],
+                "failures_to_review": totals["failed"],
+                "tokens_in": totals["tokens_in"],
+                "tokens_out": totals["tokens_out"],
+                "estimated_cost_usd": round(totals["cost_usd"], 4),
                 "preflight_estimated_calls": run.calls,
                 "preflight_estimated_cost_usd": run.cost_usd,
                 "model": enricher.model_id,
@@ -221,47 +276,54 @@ def build_enrichment_assets(
         start, end = local_window(context)
         enricher = enrichment.enricher()
         cache = enrichment.cache()
-        wh = warehouse.get()
-        with wh.connect() as con:
-            rows = con.execute(WINDOW_ITEMS_SQL, [start, end]).fetchall()
-            items = [(row[1], _enrichment_input(row)) for row in rows]
-            keys = [cache_key(item, enricher) for _, item in items]
-            cached = cache.get_many(keys)
-            enriched_at = datetime.now(UTC).replace(tzinfo=None)
-            label_rows, topic_rows, missing = [], [], 0
-            for (created_date, item), key in zip(items, keys, strict=True):
-                label = cached.get(key)
-                if label is None:
-                    missing += 1
-                    continue
-                label_row, topics = warehouse_rows(
-                    label.for_item(item.item_id, item.text_hash), created_date, enriched_at
+        enriched_at = datetime.now(UTC).replace(tzinfo=None)
+        window = "created_date >= ? and created_date < ?"
+        params = [start.date(), end.date()]
+        items = missing = failed = 0
+        with tempfile.TemporaryDirectory(prefix="pulse-enriched-") as tmp:
+            tmp_dir = Path(tmp)
+            spool = tmp_dir / "window.parquet"
+            labels_file, topics_file = tmp_dir / "labels.parquet", tmp_dir / "topics.parquet"
+            with warehouse.get().connect() as con:
+                items = spool_query(con, WINDOW_ITEMS_SQL, [start, end], spool)
+                # Chunk by chunk into two Parquet files, so memory stays flat however long the
+                # window is; each table's window is then replaced in one statement.
+                with (
+                    table_spool(con, "enriched.item_labels", labels_file) as add_labels,
+                    table_spool(con, "enriched.item_topics", topics_file) as add_topics,
+                ):
+                    for rows in spooled_rows(spool):
+                        label_rows, topic_rows, chunk_missing = _warehouse_rows(
+                            [_enrichment_input(row) for row in rows],
+                            [row["created_date"] for row in rows],
+                            enricher,
+                            cache,
+                            enriched_at,
+                        )
+                        missing += chunk_missing
+                        failed += sum(r["status"] == "failed" for r in label_rows)
+                        add_labels(label_rows)
+                        add_topics(topic_rows)
+                labels_written = replace_rows(
+                    con, "enriched.item_labels", labels_file, delete_where=window, params=params
                 )
-                label_rows.append(label_row)
-                topic_rows.extend(topics)
-            window = "created_date >= ? and created_date < ?"
-            params = [start.date(), end.date()]
-            labels_written = replace_rows(
-                con, "enriched.item_labels", label_rows, delete_where=window, params=params
-            )
-            topics_written = replace_rows(
-                con, "enriched.item_topics", topic_rows, delete_where=window, params=params
-            )
-            drift = _drift_check(con, start.date(), end.date())
+                topics_written = replace_rows(
+                    con, "enriched.item_topics", topics_file, delete_where=window, params=params
+                )
+                drift = _drift_check(con, start.date(), end.date())
         if missing:
             context.log.warning(
                 f"{missing} items have no cached labels yet; materialize "
                 "enrichment/label_cache for this window first"
             )
-        failed = sum(r["status"] == "failed" for r in label_rows)
-        failure_rate = failed / len(rows) if rows else 0.0
-        covered = labels_written == len(rows) and not missing
+        failure_rate = failed / items if items else 0.0
+        covered = labels_written == items and not missing
         yield dg.AssetCheckResult(
             asset_key=ITEM_LABELS_KEY,
             check_name="coverage",
             passed=covered and failure_rate <= max_failure_rate,
             metadata={
-                "items_ingested": len(rows),
+                "items_ingested": items,
                 "items_labelled_or_failed": labels_written,
                 "failed": failed,
                 "failure_rate": round(failure_rate, 4),

@@ -32,6 +32,21 @@ class Estimate:
     tokens_out: int
     cost_usd: float | None  # None: the model's price is unknown to litellm
 
+    def __add__(self, other: Estimate) -> Estimate:
+        """Two parts of one run (a window estimated chunk by chunk)."""
+        cost = (
+            None
+            if self.cost_usd is None or other.cost_usd is None
+            else round(self.cost_usd + other.cost_usd, 4)
+        )
+        return Estimate(
+            self.items + other.items,
+            self.calls + other.calls,
+            self.tokens_in + other.tokens_in,
+            self.tokens_out + other.tokens_out,
+            cost,
+        )
+
     def describe(self) -> str:
         cost = "unknown cost" if self.cost_usd is None else f"~${self.cost_usd:,.2f}"
         return (
