@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pandas as pd
 import streamlit as st
 
+from app import data
 from app.access import Scope, User
 
 SESSION_KEY = "pulse_context"
@@ -24,11 +26,26 @@ class Context:
     filters: object  # app.filters.Filters (typed loosely to avoid an import cycle)
     topic_labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     users_are_demo: bool = False
+    # {'tier' | 'chapter': {code: name}} (dim_segments): pages show names, filters keep codes.
+    segment_names: dict[str, dict[str, str]] = field(
+        default_factory=dict, hash=False, compare=False
+    )
 
     def topic_label(self, key: str | None) -> str:
         if key is None:
             return "(none)"
         return self.topic_labels.get(key, key)
+
+    def segment_name(self, kind: str, code: str) -> str:
+        """The name of a tier or chapter code (kind 'tier' | 'chapter')."""
+        return self.segment_names.get(kind, {}).get(code, code)
+
+    def name_segments(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return data.name_segments(frame, self.segment_names)
+
+    def describe_filters(self) -> str:
+        """The applied filters in words, with topic and segment names."""
+        return self.filters.describe(self.topic_labels, self.segment_names)
 
 
 def set_current(ctx: Context) -> None:

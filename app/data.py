@@ -90,6 +90,10 @@ where ($scope_chapter is null or member_chapter = $scope_chapter)
 order by 1, 2
 """
 
+SEGMENT_NAMES_SQL = """
+select segment_type, segment_code, segment_label from dim_segments
+"""
+
 TOPICS_SQL = """
 select topic_key, topic_label, description, is_proposed
 from dim_topics
@@ -653,7 +657,7 @@ order by item_count desc, topic_key
 
 # Statements that read no member rows (so carry no chapter predicate), and those that return
 # item-level data (texts, summaries, evidence) which aggregate-only scopes may not read.
-_UNSCOPED_SQL = frozenset({TOPICS_SQL})
+_UNSCOPED_SQL = frozenset({TOPICS_SQL, SEGMENT_NAMES_SQL})
 _ITEM_LEVEL_SQL = frozenset(
     {
         HIGH_URGENCY_ITEMS_SQL,
@@ -873,6 +877,40 @@ def load_filter_options(path: str, version: int, scope: Scope) -> dict[str, list
         if value is not None:
             options[kind].append(str(value))
     return options
+
+
+@st.cache_data(ttl=300, show_spinner=False, max_entries=16)
+def load_segment_names(path: str, version: int, scope: Scope) -> dict[str, dict[str, str]]:
+    """{'tier' | 'chapter': {code: name}} from dim_segments."""
+    names: dict[str, dict[str, str]] = {"tier": {}, "chapter": {}}
+    for kind, code, label in _read(path, SEGMENT_NAMES_SQL, scope, {}).itertuples(index=False):
+        names.setdefault(kind, {})[code] = label
+    return names
+
+
+# Columns of the marts that hold a segment code, and the kind of code.
+SEGMENT_CODE_COLUMNS = {"member_tier": "tier", "member_chapter": "chapter"}
+
+
+def name_segments(frame: pd.DataFrame, names: Mapping[str, Mapping[str, str]]) -> pd.DataFrame:
+    """`frame` for display, with tier and chapter codes replaced by their names.
+
+    Handles the three shapes the pages show: code columns (member_tier, member_chapter),
+    segments by dimension (dimension + segment), and emerging issues (segment_type +
+    segment_value). Codes stay the keys everywhere else (filters, scopes, the marts)."""
+    frame = frame.copy()
+    for column, kind in SEGMENT_CODE_COLUMNS.items():
+        if column in frame:
+            frame[column] = frame[column].map(lambda c, k=kind: names.get(k, {}).get(c, c))
+    # a dimension is named by its column (member_tier), its label ('Member tier') or its kind
+    kind_of = {**SEGMENT_CODE_COLUMNS, **{SEGMENTS[c]: k for c, k in SEGMENT_CODE_COLUMNS.items()}}
+    for kind_column, value_column in (("dimension", "segment"), ("segment_type", "segment_value")):
+        if kind_column in frame and value_column in frame:
+            kinds = frame[kind_column].map(lambda d: kind_of.get(d, d))
+            frame[value_column] = [
+                names.get(k, {}).get(v, v) for k, v in zip(kinds, frame[value_column], strict=True)
+            ]
+    return frame
 
 
 @st.cache_data(ttl=300, show_spinner=False, max_entries=16)

@@ -40,16 +40,22 @@ class Filters:
             self.start, self.end, self.channels, self.tiers, self.chapters, self.topics
         )
 
-    def describe(self, topic_labels: dict[str, str] | None = None) -> str:
+    def describe(
+        self,
+        topic_labels: dict[str, str] | None = None,
+        segment_names: dict[str, dict[str, str]] | None = None,
+    ) -> str:
         topic_labels = topic_labels or {}
+        tier_names = (segment_names or {}).get("tier", {})
+        chapter_names = (segment_names or {}).get("chapter", {})
         parts = [
             f"{self.start:%d %b %Y} to {self.end:%d %b %Y}",
             "all channels" if self.all_channels else ", ".join(self.channels),
         ]
         if self.tiers:
-            parts.append("tier " + ", ".join(self.tiers))
+            parts.append("tier " + ", ".join(tier_names.get(t, t) for t in self.tiers))
         if self.chapters:
-            parts.append("chapter " + ", ".join(self.chapters))
+            parts.append("chapter " + ", ".join(chapter_names.get(c, c) for c in self.chapters))
         if self.topics:
             parts.append("topic " + ", ".join(topic_labels.get(t, t) for t in self.topics))
         return " · ".join(parts)
@@ -70,13 +76,16 @@ def sidebar_filters(
     last: date,
     options: dict[str, list[str]],
     topic_labels: dict[str, str],
+    segment_names: dict[str, dict[str, str]],
 ) -> Filters:
     """Draw the filters (defaults from the URL), then write the applied filters to the URL."""
     url_period = st.query_params.get("period", data.DEFAULT_PERIOD)
     if url_period not in data.PERIODS:
         url_period = data.DEFAULT_PERIOD
-    tiers_options = list(options.get("tier", []))
-    chapter_options = list(options.get("chapter", []))
+    tier_names, chapter_names = segment_names.get("tier", {}), segment_names.get("chapter", {})
+    # Codes are the values (URL, queries, scopes); people pick by name, in name order.
+    tiers_options = sorted(options.get("tier", []), key=lambda c: tier_names.get(c, c))
+    chapter_options = sorted(options.get("chapter", []), key=lambda c: chapter_names.get(c, c))
     topic_options = list(topic_labels)
 
     with st.sidebar:
@@ -100,6 +109,7 @@ def sidebar_filters(
             "Member tier",
             options=tiers_options,
             default=_url_values("tier", tiers_options),
+            format_func=lambda code: tier_names.get(code, code),
             key="filter_tiers",
             placeholder="All tiers",
         )
@@ -107,8 +117,11 @@ def sidebar_filters(
             "Chapter",
             options=chapter_options,
             default=_url_values("chapter", chapter_options),
+            format_func=lambda code: chapter_names.get(code, code),
             key="filter_chapters",
-            placeholder="All chapters" if len(chapter_options) != 1 else chapter_options[0],
+            placeholder="All chapters"
+            if len(chapter_options) != 1
+            else chapter_names.get(chapter_options[0], chapter_options[0]),
             help="Chapter managers see their own chapter only.",
         )
         topics = st.multiselect(

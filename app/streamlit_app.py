@@ -95,6 +95,7 @@ with data.one_connection_per_render():
         bounds = data.load_date_bounds(path, version, scope)
         options = data.load_filter_options(path, version, scope) if bounds else {}
         topics = data.load_topics(path, version, scope) if bounds else None
+        segment_names = data.load_segment_names(path, version, scope) if bounds else {}
     except data.MartsUnavailable as exc:
         st.error(f"{exc}", icon=":material/error:")
         st.caption("Re-run `make pipeline` to publish the marts again.")
@@ -110,7 +111,7 @@ with data.one_connection_per_render():
         st.stop()
 
     topic_labels = dict(zip(topics["topic_key"], topics["topic_label"], strict=True))
-    filters = sidebar_filters(*bounds, options, topic_labels)
+    filters = sidebar_filters(*bounds, options, topic_labels, segment_names)
     context.set_current(
         context.Context(
             user=user,
@@ -120,6 +121,7 @@ with data.one_connection_per_render():
             filters=filters,
             topic_labels=topic_labels,
             users_are_demo=users_are_demo,
+            segment_names=segment_names,
         )
     )
     try:

@@ -46,6 +46,11 @@ SOURCE_BY_CHANNEL = {
     "case": "imis_case",
 }
 TIERS = ("Regular", "Student", "Fellow", "Corporate")
+# iMIS's descriptions of the tier codes; "Corporate" has none (dim_segments shows the code).
+TIER_LABELS = {"Regular": "Regular Member", "Student": "Student Member", "Fellow": "Fellow"}
+MEMBER_COLUMNS = (
+    "member_id, tier, chapter, status, join_date, paid_through, updated_at, synced_at, tier_label"
+)
 CHAPTERS = ("North", "South", "East", "West")
 UNKNOWN_MEMBER_ID = "M9999"  # an id that raw.members does not hold (not synced, or erased)
 MODEL_ID = "builtin:v1"
@@ -243,7 +248,10 @@ def seed_warehouse(path: Path, n_items: int = 60, seed: int = 1) -> dict[str, in
     con = duckdb.connect(str(path))
     try:
         con.execute(SCHEMA_SQL)
-        con.executemany("insert into raw.members values (?, ?, ?, ?, ?, ?, ?, ?)", members)
+        con.executemany(
+            f"insert into raw.members ({MEMBER_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*row, TIER_LABELS.get(row[1])) for row in members],
+        )
         con.executemany(
             "insert into raw.member_history (member_id, changed_at, attribute, old_value, "
             "new_value) values (?, ?, ?, ?, ?)",
@@ -421,8 +429,8 @@ def seed_scenarios(path: Path) -> dict[str, object]:
     con = duckdb.connect(str(path))
     try:
         con.executemany(
-            "insert into raw.members values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*row, datetime(2026, 1, 2), synced_at) for row in renewal_members],
+            f"insert into raw.members ({MEMBER_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*row, datetime(2026, 1, 2), synced_at, None) for row in renewal_members],
         )
         _insert_dicts(con, "raw.feedback_items", items)
         _insert_dicts(con, "enriched.item_labels", labels)

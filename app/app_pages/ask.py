@@ -59,7 +59,7 @@ slice_ = data.Slice(
     selected.chapters,
     parsed.topics or selected.topics,
 )
-frame = data.load_question_frame(path, version, scope, slice_, parsed.grain)
+frame = ctx.name_segments(data.load_question_frame(path, version, scope, slice_, parsed.grain))
 if frame.empty:
     ui.empty("No topic mentions match this question and the sidebar filters.")
     st.stop()

@@ -15,7 +15,7 @@ selected = ctx.filters
 scope, path, version = ctx.scope, ctx.marts, ctx.version
 
 st.caption(
-    f"{selected.describe(ctx.topic_labels)} · the period and filters come from the sidebar; "
+    f"{ctx.describe_filters()} · the period and filters come from the sidebar; "
     "the report compares them with the period of the same length just before."
 )
 
@@ -24,6 +24,7 @@ if not scope.item_level:  # the page is not registered for these roles; refuse a
     st.stop()
 
 frames = data.load_report_frames(path, version, scope, selected.slice)
+frames = {**frames, "concerns": ctx.name_segments(frames["concerns"])}
 narrator = report.narrator_for(os.environ.get("PULSE_MODEL") or "builtin")
 board = narrator.narrate(
     report.build_report(
@@ -31,7 +32,7 @@ board = narrator.narrate(
         start=selected.start,
         end=selected.end,
         scope_label=scope.label,
-        filters_text=selected.describe(ctx.topic_labels),
+        filters_text=ctx.describe_filters(),
         include_quotes=scope.item_level,
         topic_label=ctx.topic_label,
     )

@@ -15,7 +15,7 @@ selected = ctx.filters
 scope, path, version = ctx.scope, ctx.marts, ctx.version
 
 st.caption(
-    f"{selected.describe(ctx.topic_labels)} · spikes flagged by the pipeline for weeks in the "
+    f"{ctx.describe_filters()} · spikes flagged by the pipeline for weeks in the "
     "period; robust z = how many robust standard deviations this week is from the baseline "
     "(the 8 weeks before)."
 )
@@ -25,7 +25,7 @@ if spikes.empty:
     ui.empty("No emerging issue was flagged in this period. That is good news.")
     st.stop()
 
-table = spikes.drop(columns=["series_key"]).assign(
+table = ctx.name_segments(spikes.drop(columns=["series_key"])).assign(
     topic_label=[ctx.topic_label(k) for k in spikes["topic_key"]]
 )
 with st.container(border=True):
@@ -85,7 +85,7 @@ for position, spike in enumerate(spikes.head(MAX_SPIKES).itertuples(index=False)
     segment = (
         "all members"
         if spike.segment_type == "all"
-        else f"{spike.segment_type} {spike.segment_value}"
+        else f"{spike.segment_type} {ctx.segment_name(spike.segment_type, spike.segment_value)}"
     )
     with st.container(border=True):
         st.markdown(

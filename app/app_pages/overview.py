@@ -15,7 +15,7 @@ ctx = context.current()
 selected = ctx.filters
 scope, path, version = ctx.scope, ctx.marts, ctx.version
 
-st.caption(f"{selected.describe(ctx.topic_labels)} · {ui.NSS_HELP}")
+st.caption(f"{ctx.describe_filters()} · {ui.NSS_HELP}")
 
 kpis = data.load_kpis(path, version, scope, selected.slice)
 nss = kpis.net_sentiment_score
@@ -169,7 +169,7 @@ with st.container(border=True):
         if items.empty:
             ui.empty("No open high-urgency items in this period.")
         else:
-            items = items.assign(
+            items = ctx.name_segments(items).assign(
                 primary_topic=[ctx.topic_label(t) for t in items["primary_topic"]],
                 urgency_reasons=[ui.reasons_text(r) for r in items["urgency_reasons"]],
             )

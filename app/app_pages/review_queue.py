@@ -21,7 +21,7 @@ scope, path, version = ctx.scope, ctx.marts, ctx.version
 state = AppState(data.app_state_path())
 
 st.caption(
-    f"{selected.describe(ctx.topic_labels)} · decisions made here show at once; the next "
+    f"{ctx.describe_filters()} · decisions made here show at once; the next "
     "pipeline run brings them into the marts and writes approved cases to iMIS."
 )
 
@@ -41,7 +41,7 @@ show_decided = right.toggle("Show decided items", value=False, key="queue_show_d
 
 queue = data.load_review_queue(path, version, scope, selected.slice, tuple(reasons or ()))
 latest = data.decided_since_publish(state, queue["item_id"].tolist())
-queue = queue.assign(
+queue = ctx.name_segments(queue).assign(
     decided_in_app=queue["item_id"].isin(list(latest)),
     decided_by=[latest.get(i, {}).get("decided_by") for i in queue["item_id"]],
     decided_at=[latest.get(i, {}).get("decided_at") for i in queue["item_id"]],

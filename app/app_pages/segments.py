@@ -16,9 +16,9 @@ ctx = context.current()
 selected = ctx.filters
 scope, path, version = ctx.scope, ctx.marts, ctx.version
 
-st.caption(f"{selected.describe(ctx.topic_labels)} · {ui.NSS_HELP}")
+st.caption(f"{ctx.describe_filters()} · {ui.NSS_HELP}")
 
-segments = data.load_segments(path, version, scope, selected.slice)
+segments = ctx.name_segments(data.load_segments(path, version, scope, selected.slice))
 if segments.empty:
     ui.empty("No feedback matches these filters. Widen the period or clear a filter.")
     st.stop()

@@ -16,7 +16,7 @@ selected = ctx.filters
 scope, path, version = ctx.scope, ctx.marts, ctx.version
 
 st.caption(
-    f"{selected.describe(ctx.topic_labels)} · topic-level sentiment (an item counts once for "
+    f"{ctx.describe_filters()} · topic-level sentiment (an item counts once for "
     f"each topic it mentions) · {ui.NSS_HELP}"
 )
 
@@ -243,6 +243,7 @@ with st.container(border=True):
             row.redacted_text,
             row.evidence,
             f"{row.item_id} · {pd.Timestamp(row.created_at):%d %b %Y} · {row.channel} · "
-            f"{row.member_tier} · {row.member_chapter} · {row.topic_sentiment}",
+            f"{ctx.segment_name('tier', row.member_tier)} · "
+            f"{ctx.segment_name('chapter', row.member_chapter)} · {row.topic_sentiment}",
         )
     ui.download_csv(verbatims, f"verbatims_{topic}", key="download_verbatims")

@@ -54,7 +54,7 @@ create table if not exists raw.ingest_problems (
 -- Members: ids and segment attributes only. Names and contact details are never stored.
 create table if not exists raw.members (
     member_id     varchar primary key,
-    tier          varchar,
+    tier          varchar,                    -- member type code (CustomerTypeCode)
     chapter       varchar,
     status        varchar,
     join_date     date,
@@ -62,6 +62,9 @@ create table if not exists raw.members (
     updated_at    timestamp,
     synced_at     timestamp not null
 );
+
+-- Added after the first release: warehouses created before it gain the column here.
+alter table raw.members add column if not exists tier_label varchar;  -- CustomerTypeDescription
 
 -- Dated changes of tier, chapter and status, for segmenting the past as it was.
 create table if not exists raw.member_history (

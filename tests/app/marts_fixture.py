@@ -23,6 +23,11 @@ CHANNELS = ("email", "survey", "community", "case")
 SOURCE_BY_CHANNEL = {c: f"imis_{c}" for c in CHANNELS}
 TIERS = ("Regular", "Student", "Fellow")
 CHAPTERS = ("North", "South")
+# dim_segments: names for some codes; "Fellow" and "South" have none and show as their codes.
+SEGMENT_NAMES = {
+    "tier": {"Regular": "Regular Member", "Student": "Student Member"},
+    "chapter": {"North": "Northern Lakes"},
+}
 TENURE_BANDS = ("< 1 year", "1-2 years", "3-5 years", "6-10 years", "11+ years")
 RENEWAL_WINDOWS = ("lapsed", "0-30 days", "31-90 days", "91+ days")
 MODEL_ID = "builtin:v1"
@@ -235,6 +240,41 @@ create table dim_topics (
 );
 """
 
+DIM_SEGMENTS_SQL = """
+create table dim_segments as
+with codes as (
+    select distinct 'tier' as segment_type, member_tier as segment_code from agg_sentiment_daily
+    union
+    select distinct 'chapter', member_chapter from agg_sentiment_daily
+),
+names as (select * from segment_names)
+select
+    codes.segment_type,
+    codes.segment_code,
+    coalesce(names.segment_label, codes.segment_code) as segment_label,
+    case when names.segment_label is null then 'code'
+         when codes.segment_type = 'tier' then 'imis' else 'chapter_names' end as label_source
+from codes
+left join names using (segment_type, segment_code)
+"""
+
+
+def _write_dim_segments(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "create temp table segment_names (segment_type varchar, segment_code varchar, "
+        "segment_label varchar)"
+    )
+    con.executemany(
+        "insert into segment_names values (?, ?, ?)",
+        [
+            (kind, code, name)
+            for kind, names in SEGMENT_NAMES.items()
+            for code, name in names.items()
+        ],
+    )
+    con.execute(DIM_SEGMENTS_SQL)
+
+
 AGG_SQL = """
 create table agg_sentiment_daily as
 select
@@ -397,6 +437,7 @@ def write_marts(path: Path) -> Marts:
             ],
         )
         con.execute(AGG_SQL)
+        _write_dim_segments(con)
         con.execute(AGG_TOPICS_SQL)
         con.execute(
             EMERGING_SQL,
@@ -585,6 +626,7 @@ def write_scaled_marts(
             {"proposed_key": PROPOSED_TOPIC[0], "proposed_label": PROPOSED_TOPIC[1]},
         )
         con.execute(AGG_SQL)
+        _write_dim_segments(con)
         con.execute(AGG_TOPICS_SQL)
         con.execute(
             EMERGING_SQL,

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import ITEM_LEVEL_PAGES, PAGES, PASSWORD, USERS
-from tests.app.marts_fixture import HTML_ITEM_ID, HTML_TEXT, Marts
+from tests.app.marts_fixture import HTML_ITEM_ID, HTML_TEXT, SEGMENT_NAMES, Marts
 
 OpenApp = Callable[..., AppTest]
 
@@ -248,11 +248,26 @@ def test_chapter_manager_cannot_widen_the_chapter_via_the_url(
 ) -> None:
     at = open_app("north_manager", query={"period": "all", "chapter": "South"})
     assert not at.exception
-    assert at.multiselect(key="filter_chapters").options == ["North"]
+    north_name = SEGMENT_NAMES["chapter"]["North"]  # shown by name, filtered by code
+    assert at.multiselect(key="filter_chapters").options == [north_name]
+    assert at.multiselect(key="filter_chapters").value == []
     north = marts_source.items(member_chapter="North")
     assert _metrics(at)["Feedback items"] == str(len(north))
     at = open_app("north_manager", page="review", query={"period": "all"})
-    assert set(at.dataframe[0].value["member_chapter"]) == {"North"}
+    assert set(at.dataframe[0].value["member_chapter"]) == {north_name}
+
+
+def test_segments_are_shown_by_name_and_filtered_by_code(open_app: OpenApp) -> None:
+    at = open_app("lead", page="segments", query={"period": "all", "tier": "Regular"})
+    assert not at.exception
+    tiers = at.multiselect(key="filter_tiers")
+    assert tiers.value == ["Regular"]  # the URL and the query keep the code
+    assert sorted(tiers.options) == ["Fellow", "Regular Member", "Student Member"]
+    assert "tier Regular Member" in at.caption[0].value
+    [table] = [d.value for d in at.dataframe if "dimension" in d.value]
+    segments = table.groupby("dimension")["segment"].agg(set)
+    assert segments["Member tier"] == {"Regular Member"}
+    assert segments["Chapter"] == {"Northern Lakes", "South"}  # South has no name: its code
 
 
 def test_verbatims_escape_markup_and_highlight_the_evidence(open_app: OpenApp) -> None:

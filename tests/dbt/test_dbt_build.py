@@ -19,6 +19,7 @@ MARTS = {
     "dim_members",
     "dim_member_history",
     "dim_topics",
+    "dim_segments",
     "agg_sentiment_daily",
     "agg_topic_sentiment_daily",
     "emerging_issues",

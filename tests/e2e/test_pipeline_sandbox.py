@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from connectors.imis_sandbox.generate import CHAPTERS, TIERS
 from orchestration.cli import run_pipeline
 from tests.e2e.homes import marts_content
 
@@ -68,6 +69,25 @@ def test_marts_hold_one_row_per_sandbox_item(pipeline_run):
         "primary_topic",
         "enrichment_status",
     } <= columns
+
+
+def test_segment_codes_are_named_from_imis_and_the_chapter_seed(pipeline_run):
+    with duckdb.connect(str(pipeline_run["marts"]), read_only=True) as con:
+        names = {
+            (kind, code): (label, source)
+            for kind, code, label, source in con.execute(
+                "select segment_type, segment_code, segment_label, label_source from dim_segments"
+            ).fetchall()
+        }
+        used = con.execute(
+            "select distinct member_tier, member_chapter from agg_sentiment_daily"
+        ).fetchall()
+    for tier, chapter in used:
+        if tier != "Unknown":  # iMIS's CustomerTypeDescription, synced with the member
+            assert names["tier", tier] == (TIERS[tier][0], "imis")
+        if chapter != "Unknown":  # the chapter_names seed lists the sandbox's chapters
+            assert names["chapter", chapter] == (CHAPTERS[chapter][0], "chapter_names")
+    assert {t for t, _ in used} - {"Unknown"} and {c for _, c in used} - {"Unknown"}
 
 
 def test_rerunning_a_day_leaves_identical_marts(pipeline_env):

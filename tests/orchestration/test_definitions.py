@@ -19,7 +19,7 @@ SANDBOX_SOURCES = {
     "survey_responses",
     "case_notes",
 }
-DBT_MODELS = {
+DBT_MODELS = {  # and seeds
     ("staging", "stg_imis__feedback_items"),
     ("staging", "stg_imis__members"),
     ("staging", "stg_imis__member_history"),
@@ -38,6 +38,8 @@ DBT_MODELS = {
     ("marts", "dim_members"),
     ("marts", "dim_member_history"),
     ("marts", "dim_topics"),
+    ("marts", "dim_segments"),
+    ("staging", "chapter_names"),  # a seed
     ("marts", "agg_sentiment_daily"),
     ("marts", "agg_topic_sentiment_daily"),
     ("marts", "emerging_issues"),

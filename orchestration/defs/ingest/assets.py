@@ -280,6 +280,7 @@ def build_members_asset() -> dg.AssetsDefinition:
                     {
                         "member_id": member.member_id,
                         "tier": member.tier,
+                        "tier_label": member.tier_label,
                         "chapter": member.chapter,
                         "status": member.status,
                         "join_date": member.join_date,

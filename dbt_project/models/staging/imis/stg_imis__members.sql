@@ -15,6 +15,7 @@ renamed as (
 
         ---------- strings
         tier,
+        tier_label,
         chapter,
         status,
 
