@@ -1,12 +1,17 @@
 {#-
-    The partition window a run processes, passed in by Dagster as
-    `--vars '{"min_date": "2026-03-01", "max_date": "2026-03-07"}'` (both inclusive). Without
-    the vars the window is everything (1900-01-01 .. 9999-12-31), so a plain `dbt build`
-    rebuilds every day and stays correct.
+    The partition window a run processes (both dates inclusive). Dagster passes it in the
+    environment, PULSE_DBT_MIN_DATE / PULSE_DBT_MAX_DATE: new `--vars` on every run would make
+    dbt re-parse the whole project each time (vars are part of its partial-parsing key, the
+    environment a macro reads at run time is not). Vars min_date / max_date, e.g.
+    `--vars '{"min_date": "2026-03-01", "max_date": "2026-03-07"}'`, take precedence (a unit
+    test's overrides, a one-off CLI run). Without either the window is everything
+    (1900-01-01 .. 9999-12-31), so a plain `dbt build` rebuilds every day and stays correct.
 -#}
 {% macro partition_window_bounds() -%}
-    {%- set min_date = var('min_date', none) or '1900-01-01' -%}
-    {%- set max_date = var('max_date', none) or '9999-12-31' -%}
+    {%- set min_date = var('min_date', none) or env_var('PULSE_DBT_MIN_DATE', '')
+        or '1900-01-01' -%}
+    {%- set max_date = var('max_date', none) or env_var('PULSE_DBT_MAX_DATE', '')
+        or '9999-12-31' -%}
     {%- do return((min_date | string, max_date | string)) -%}
 {%- endmacro %}
 
@@ -49,9 +54,9 @@
     `config: {where: "__partition_window__(created_date)"}`. A `where` cannot call a project
     macro (dbt renders it when it parses the project), so this override of dbt's
     get_where_subquery (dbt's documented workaround) replaces the placeholder when the test
-    runs: with the window when Dagster passes one (a one-day run tests the day it rebuilt, not
-    the whole history), with a predicate that is always true without the vars (a full
-    `dbt build` tests every row). Any other `where` behaves as in dbt.
+    runs: with the window when there is one (a one-day run tests the day it rebuilt, not the
+    whole history), with a predicate that is always true without one (a full `dbt build`
+    tests every row). Any other `where` behaves as in dbt.
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') or '' -%}
@@ -60,7 +65,7 @@
     {%- if not columns -%}
         {%- do return(dbt.get_where_subquery(relation)) -%}
     {%- endif -%}
-    {%- set has_window = var('min_date', none) or var('max_date', none) -%}
+    {%- set has_window = partition_window_bounds() != ('1900-01-01', '9999-12-31') -%}
     {%- set filter = namespace(where=where) -%}
     {%- for column in columns -%}
         {%- set predicate = in_partition_window(column) if has_window else '1 = 1' -%}

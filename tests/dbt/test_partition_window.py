@@ -1,6 +1,7 @@
-"""The per-day dbt models run for a partition window (vars min_date / max_date, as Dagster passes
-them): a one-day run replaces exactly that day of the incremental model and tests only that day;
-replaying every day one by one gives the marts of a full build."""
+"""The per-day dbt models run for a partition window (environment variables PULSE_DBT_MIN_DATE /
+PULSE_DBT_MAX_DATE as Dagster passes it, or vars min_date / max_date): a one-day run replaces
+exactly that day of the incremental model and tests only that day, without re-parsing the
+project; replaying every day one by one gives the marts of a full build."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def _window(day: str) -> str:
     return json.dumps({"min_date": day, "max_date": day})
+
+
+def _last_invocation_log(home: Path) -> str:
+    """dbt's debug log (run_dbt's --log-path) of its latest invocation."""
+    log = (home / "dbt_logs" / "dbt.log").read_text()
+    return log[log.rindex("Running with dbt=") :]
 
 
 def _rows_by_day(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
@@ -57,7 +64,9 @@ def home(built: dict, tmp_path: Path) -> Path:
     return home
 
 
-def test_a_one_day_run_replaces_that_day_only_and_tests_only_that_day(home: Path) -> None:
+def test_a_one_day_run_replaces_that_day_only_and_tests_only_that_day(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     warehouse = str(home / "warehouse.duckdb")
     with duckdb.connect(warehouse) as con:
         day, other_day = (
@@ -94,9 +103,20 @@ def test_a_one_day_run_replaces_that_day_only_and_tests_only_that_day(home: Path
             con.execute(f"select item_id, sentiment_label from {INCREMENTAL}").fetchall()
         )
 
-    one_day = run_dbt(home, "build", "--select", "tag:per_day", "--vars", _window(day))
+    # As Dagster runs it: the project parsed once, then the window in the environment. A new
+    # window must not cost a full re-parse (new --vars would, on every run).
+    parsed = run_dbt(home, "parse")
+    assert parsed.returncode == 0, parsed.stdout[-4000:]
+    monkeypatch.setenv("PULSE_DBT_MIN_DATE", day)
+    monkeypatch.setenv("PULSE_DBT_MAX_DATE", day)
+    one_day = run_dbt(home, "build", "--select", "tag:per_day")
     assert one_day.returncode == 0, one_day.stdout[-4000:]
     assert "PASS unique_int_feedback_items_labelled_item_id" in _ANSI.sub("", one_day.stdout)
+    log = _last_invocation_log(home)
+    assert "Partial parsing enabled" in log
+    assert "Unable to do partial parsing" not in log
+    monkeypatch.delenv("PULSE_DBT_MIN_DATE")
+    monkeypatch.delenv("PULSE_DBT_MAX_DATE")
 
     with duckdb.connect(warehouse, read_only=True) as con:
         after = _rows_by_day(con)

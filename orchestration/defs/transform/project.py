@@ -17,12 +17,13 @@ DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
 
 def manifest_is_stale(project: DbtProject) -> bool:
-    """True when the manifest is missing or older than any model, macro, test or config file:
-    `dbt parse` then runs (10-20 s); otherwise a run starts straight away."""
-    manifest = project.manifest_path
-    if not manifest.exists():
+    """True when the manifest or dbt's saved parse (partial_parse.msgpack, which every dbt run
+    of the assets starts from) is missing, or older than any model, macro, test or config
+    file: `dbt parse` then runs (10-20 s); otherwise a run starts straight away."""
+    saved = [project.manifest_path, partial_parse_path(project)]
+    if not all(path.exists() for path in saved):
         return True
-    built = manifest.stat().st_mtime
+    built = min(path.stat().st_mtime for path in saved)
     sources = (
         path
         for path in DBT_PROJECT_DIR.rglob("*")
@@ -30,6 +31,11 @@ def manifest_is_stale(project: DbtProject) -> bool:
         and not {"target", "logs", "dbt_packages"} & set(path.relative_to(DBT_PROJECT_DIR).parts)
     )
     return any(path.stat().st_mtime > built for path in sources)
+
+
+def partial_parse_path(project: DbtProject) -> Path:
+    """dbt's saved parse, which dagster-dbt copies into each run's own target folder."""
+    return project.project_dir / project.target_path / "partial_parse.msgpack"
 
 
 @cache
