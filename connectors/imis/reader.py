@@ -27,6 +27,7 @@ from .text import email_text
 
 ImisSource = ImisEntitySource | ImisQuerySource
 _END_STEP = timedelta(milliseconds=3)
+READ_SPAN = timedelta(days=7)  # longest window one paged read covers
 # ChangeLog property names (classic `Name.*` columns) -> MemberChange.attribute
 _CHANGE_ATTRIBUTES = {"MEMBER_TYPE": "tier", "CUSTOMERTYPECODE": "tier", "CHAPTER": "chapter",
                       "STATUS": "status", "PARTYSTATUSID": "status"}  # fmt: skip
@@ -62,16 +63,15 @@ def count_source_items(
 def iter_source_items(
     client: ImisClient, source: ImisSource, start: datetime, end: datetime
 ) -> Iterator[SourceItem | SourceProblem]:
-    """Items created in [start, end), each once; unusable rows come out as SourceProblems."""
-    filters = window_filters(source, start, end)
-    if isinstance(source, ImisEntitySource):
-        label = source.entity
-        rows = client.iter_rows(source.entity, filters)
-    else:
-        label = source.query_name
-        rows = client.iter_query(source.query_name, filters)
+    """Items created in [start, end), each once; unusable rows come out as SourceProblems.
+
+    A long window (a first backfill of years) is read in spans of READ_SPAN: iMIS pages by
+    offset, and each page of one huge window makes the server count and sort the whole window
+    again, so a year read in one piece costs the server time that grows with its square.
+    """
+    label = source.entity if isinstance(source, ImisEntitySource) else source.query_name
     seen: set[str] = set()
-    for position, raw in enumerate(rows):
+    for position, raw in enumerate(_rows_by_span(client, source, start, end)):
         values = row_values(raw)
         key_parts = [_field(values, f) for f in source.key_fields]
         location = f"{label} row {position}"
@@ -80,19 +80,37 @@ def iter_source_items(
             yield SourceProblem(source.name, location, "missing key field", created)
             continue
         key = "|".join(str(p) for p in key_parts)
+        if key in seen:  # a row read again (a later page or span): its first copy counts
+            continue
         location = f"{label} {key}"
         try:
             created = parse_datetime(_field(values, source.watermark_field))
         except ValueError:
+            seen.add(key)
             yield SourceProblem(source.name, location, f"unreadable {source.watermark_field}")
             continue
         if created is None:
+            seen.add(key)
             yield SourceProblem(source.name, location, f"no {source.watermark_field}")
             continue
-        if not start <= created < end or key in seen:
+        if not start <= created < end:
             continue
         seen.add(key)
         yield _item(source, values, key, created, location)
+
+
+def _rows_by_span(
+    client: ImisClient, source: ImisSource, start: datetime, end: datetime
+) -> Iterator[dict[str, Any]]:
+    span_start = start
+    while span_start < end:
+        span_end = min(span_start + READ_SPAN, end)
+        filters = window_filters(source, span_start, span_end)
+        if isinstance(source, ImisEntitySource):
+            yield from client.iter_rows(source.entity, filters)
+        else:
+            yield from client.iter_query(source.query_name, filters)
+        span_start = span_end
 
 
 def _item(

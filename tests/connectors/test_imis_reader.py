@@ -59,6 +59,31 @@ def test_text_fields_joined_and_window_is_half_open():
     assert out[1:] == [SourceProblem("notes", "Activity 4", "empty text", datetime(2026, 3, 1, 12))]
 
 
+def test_a_long_window_is_read_in_spans_and_each_item_comes_once():
+    """A backfill of months pages through week-long windows, not one huge offset range."""
+    rows = [
+        {"SEQN": n, "PartyId": "7", "TRANSACTION_DATE": f"2026-03-{d:02d}T{h:02d}:00:00", "NOTE": f"item {n}"}
+        for n, (d, h) in enumerate([(1, 0), (7, 23), (8, 0), (14, 12), (15, 0), (20, 23), (21, 0)])
+    ]  # fmt: skip
+    windows = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/token":
+            return httpx.Response(200, json=TOKEN)
+        first, last = request.url.params["TRANSACTION_DATE"].removeprefix("between:").split("|")
+        windows.append((first, last))
+        items = [generic_entity("Activity", r) for r in rows if first <= r["TRANSACTION_DATE"] <= last]
+        return httpx.Response(200, json={"Items": {"$values": items}, "Offset": 0, "Count": len(items),
+                                         "TotalCount": len(items), "HasNext": False, "NextOffset": 0})  # fmt: skip
+
+    with ImisClient("http://imis.test", "u", "p", transport=httpx.MockTransport(handler)) as client:
+        out = list(iter_source_items(client, NOTES, datetime(2026, 3, 1), datetime(2026, 3, 21)))
+    assert [i.source_key for i in out] == ["0", "1", "2", "3", "4", "5"]  # 21 Mar is the end
+    assert [(a[:10], b[:10]) for a, b in windows] == [
+        ("2026-03-01", "2026-03-07"), ("2026-03-08", "2026-03-14"), ("2026-03-15", "2026-03-20")
+    ]  # fmt: skip
+
+
 def test_bad_watermark_is_a_problem_not_a_crash():
     with serve([{"SEQN": 9, "TRANSACTION_DATE": "31/02/2026", "NOTE": "x"}]) as client:
         out = list(iter_source_items(client, NOTES, datetime(2026, 1, 1), datetime(2027, 1, 1)))

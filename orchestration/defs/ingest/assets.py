@@ -149,7 +149,8 @@ def _residual_pii_check(redactor, spool: Path) -> dg.AssetCheckResult:
     texts = pq.read_table(spool, columns=["redacted_text"]).column("redacted_text")
     step = max(1, len(texts) // PII_SAMPLE_SIZE)
     # Only the sample becomes Python strings: a year's backfill is a million texts.
-    sample = texts.take(list(range(0, len(texts), step))[:PII_SAMPLE_SIZE]).to_pylist()
+    rows = pa.array(range(0, len(texts), step), type=pa.int64())[:PII_SAMPLE_SIZE]
+    sample = texts.take(rows).to_pylist()
     residual: Counter = Counter()
     for again in redactor.redact_batch(sample):
         residual.update(again.entity_counts)

@@ -48,6 +48,10 @@ def test_sql_source_ingests_its_window_redacted_and_idempotently(tmp_path, monke
             pulse_home=str(tmp_path), hmac_secret="test", vocabulary_file=str(DEFAULT_VOCABULARY)
         ),
     }
+    # a day without items is a clean, empty success (and its checks pass)
+    empty = dg.materialize([asset], resources=resources, partition_key="2026-04-05")
+    assert empty.success
+    assert all(e.passed for e in empty.get_asset_check_evaluations())
     for _ in range(2):  # a re-run replaces the day, never duplicates it
         result = dg.materialize([asset], resources=resources, partition_key="2026-04-02")
         assert result.success
