@@ -1,12 +1,12 @@
 """The emerging_issue_alerts sensor on the marts the shared pipeline run published, sending to a
 real SMTP server and a webhook receiver on 127.0.0.1.
 
-The alert rule is one alert per issue and period: a topic's flagged rows of a week (all
-members, tiers, chapters) are one alert, never one per segment. In this run every incident
-spikes in one topic and week the sensor looks at, so each raises exactly one alert (an incident
-spiking in two of its topics, or again the next week, would raise one per topic and week). A
-second evaluation sends nothing, and the marts as they stood before the incidents raise
-nothing.
+The alert rule is one alert per issue: a topic's flagged rows of a week (all members, tiers,
+chapters) are one alert, never one per segment, and the weeks a topic goes on spiking are the
+same issue (keyed by the first). In this run every incident spikes in one of its topics, so
+each raises exactly one alert (an incident spiking in two of its topics would raise one per
+topic). A second evaluation sends nothing, and the marts as they stood before the incidents
+raise nothing.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def test_each_incident_raises_one_alert_per_spiking_topic_and_a_repeat_sends_non
     sent = spike_keys(home)
     per_incident = Counter(owner(incidents, topic, week) for topic, week in sent)
     assert per_incident == {"dues_increase": 1, "conference_venue": 1, "login_outage": 1}
-    assert len(set(sent)) == len(sent)  # one per topic and week, whatever the segments
+    assert len(set(sent)) == len(sent)  # one per topic and run of weeks, whatever the segments
     assert f"{len(sent)} alert(s) sent" in first
     _, inbox = smtp_server
     assert len(webhook.payloads) == len(inbox.messages) == len(sent)

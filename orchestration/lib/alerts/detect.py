@@ -5,8 +5,10 @@ Each alert has a key that names the issue and its period (`spike:<topic>:<week>`
 `urgent:<item>`, `run_failure:<run>`), so the alert log sends it once however often the
 sensor looks. A spike is one issue however many segments show it: the week's flagged rows of
 a topic (all members, tiers, chapters) make one alert that lists them, so an incident does not
-page staff once per segment. A topic still spiking the next week is alerted again (a new
-period). Messages carry topics, segments, counts and links, never item text.
+page staff once per segment. A topic flagged in consecutive weeks is one issue too: every week
+of the run is keyed by its first week, so staff hear of an ongoing incident once, and again
+only when it returns after a quiet week. Messages carry topics, segments, counts and links,
+never item text.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ order by week_start, topic_key, segment_type = 'all' desc, robust_z desc, segmen
          segment_value
 """
 LATEST_WEEK_SQL = "select max(week_start) from emerging_issues"
+SPIKE_RUN_WEEKS = 26  # how far back a run of consecutive flagged weeks is traced
 URGENT_SQL = """
 select item_id, channel, created_at, primary_topic, sentiment_label
 from fct_feedback
@@ -67,9 +70,11 @@ def _spike_figures(row: dict[str, Any]) -> str:
     )
 
 
-def spike_alert(rows: list[dict[str, Any]], app_url: str) -> Alert:
+def spike_alert(rows: list[dict[str, Any]], app_url: str, since_week: Any = None) -> Alert:
     """One alert for a topic's flagged rows of one week. `rows` come in SPIKES_SQL's order, so
-    the first is the headline: all members when flagged, else the segment with the largest z."""
+    the first is the headline: all members when flagged, else the segment with the largest z.
+    `since_week`: the first week of the run of consecutive flagged weeks this one belongs to
+    (the issue's key; this week when not given)."""
     head = rows[0]
     week = head["week_start"]
     week_text = week.isoformat() if isinstance(week, date) else str(week)
@@ -87,8 +92,10 @@ def spike_alert(rows: list[dict[str, Any]], app_url: str) -> Alert:
         )
     nss_change = head.get("nss_change")
     evidence = list(head.get("evidence_item_ids") or [])
+    since = since_week if since_week is not None else week
+    since_text = since.isoformat() if isinstance(since, date) else str(since)
     return Alert(
-        key=f"spike:{head['topic_key']}:{week_text}",
+        key=f"spike:{head['topic_key']}:{since_text}",
         kind="spike",
         title=f"Member Pulse: {label} spiking among {_segment(head)}",
         text=text,
@@ -107,12 +114,21 @@ def spike_alert(rows: list[dict[str, Any]], app_url: str) -> Alert:
     )
 
 
-def spike_alerts(rows: list[dict[str, Any]], app_url: str) -> list[Alert]:
-    """One alert per topic and week, from SPIKES_SQL rows."""
+def spike_alerts(rows: list[dict[str, Any]], app_url: str, from_week: Any = None) -> list[Alert]:
+    """One alert per topic and run of consecutive flagged weeks, from SPIKES_SQL rows, for the
+    weeks from `from_week` on (earlier rows only tell where a run began)."""
     grouped: dict[tuple[Any, str], list[dict[str, Any]]] = {}
     for row in rows:
         grouped.setdefault((row["week_start"], row["topic_key"]), []).append(row)
-    return [spike_alert(group, app_url) for group in grouped.values()]
+    run_start: dict[tuple[Any, str], Any] = {}
+    for week, topic in sorted(grouped, key=lambda k: (k[1], k[0])):
+        previous = (week - timedelta(weeks=1), topic)
+        run_start[week, topic] = run_start.get(previous, week)
+    return [
+        spike_alert(group, app_url, run_start[week, topic])
+        for (week, topic), group in grouped.items()
+        if from_week is None or week >= from_week
+    ]
 
 
 def urgent_alert(row: dict[str, Any], app_url: str) -> Alert:
@@ -166,7 +182,9 @@ def read_alerts(
             latest = con.execute(LATEST_WEEK_SQL).fetchall()[0][0]
             if latest is not None:
                 since = latest - timedelta(weeks=spike_lookback_weeks)
-                alerts += spike_alerts(_rows(con, SPIKES_SQL, [since]), app_url)
+                # Earlier weeks too, to find where a run of flagged weeks began.
+                rows = _rows(con, SPIKES_SQL, [since - timedelta(weeks=SPIKE_RUN_WEEKS)])
+                alerts += spike_alerts(rows, app_url, from_week=since)
         if urgent_items and _has_table(con, "fct_feedback"):
             newest = con.execute(LATEST_ITEM_SQL).fetchall()[0][0]
             if newest is not None:

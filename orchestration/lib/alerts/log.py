@@ -20,7 +20,7 @@ from .detect import Alert
 
 SCHEMA = """
 create table if not exists alerts (
-    alert_key      text primary key,      -- issue + period: spike:<topic>:<week>, urgent:<item>
+    alert_key      text primary key,      -- spike:<topic>:<first week flagged>, urgent:<item>
     kind           text not null,         -- spike | urgent_item | run_failure
     title          text not null,
     fields         text not null,         -- JSON: topic, segment, size, NSS change (no text)

@@ -1,6 +1,6 @@
 """Alert sensors evaluated on hand-built published marts, sending to a real SMTP server and a
-webhook receiver on 127.0.0.1: one alert per spiking topic and week, none in a quiet period, no
-duplicates."""
+webhook receiver on 127.0.0.1: one alert per spiking topic and run of consecutive flagged weeks,
+none in a quiet period, no duplicates."""
 
 from __future__ import annotations
 
@@ -179,9 +179,27 @@ def test_a_new_week_with_the_same_spike_is_a_new_alert_but_history_is_not_replay
     assert "0 alert(s) sent" in evaluate(res).skip_message
     build_marts(marts, spikes=SPIKES[:1])
     assert "1 alert(s) sent" in evaluate(res).skip_message
-    build_marts(marts, spikes=SPIKES[:1], week=WEEK + timedelta(weeks=1))
-    assert "1 alert(s) sent" in evaluate(res).skip_message  # same issue, next period
+    # Two weeks on, after a week the topic was not flagged in: it is back, a new alert.
+    build_marts(marts, spikes=SPIKES[:1], week=WEEK + timedelta(weeks=2))
+    assert "1 alert(s) sent" in evaluate(res).skip_message
     assert len(webhook.payloads) == 2
+
+
+def test_a_spike_that_goes_on_the_next_week_is_the_same_issue(home, webhook):
+    marts = build_marts(home / "marts.duckdb", spikes=SPIKES[:1])
+    res = resource(home, webhook)
+    assert "1 alert(s) sent" in evaluate(res).skip_message
+    # Next week's marts: the topic is flagged again, right after the week already alerted.
+    build_marts(marts, spikes=SPIKES[:1], week=WEEK + timedelta(weeks=1))
+    con = duckdb.connect(str(marts))
+    con.execute(
+        "insert into emerging_issues values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, true, ?)",
+        [WEEK, *SPIKES[0], ["s:1"]],
+    )
+    con.close()
+    again = evaluate(res)
+    assert "0 alert(s) sent" in again.skip_message and "1 already sent" in again.skip_message
+    assert len(webhook.payloads) == 1
 
 
 def test_new_high_urgency_items_alert_once_each(home, webhook):
