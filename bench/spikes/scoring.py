@@ -26,11 +26,11 @@ from connectors.imis_sandbox.generate import TIERS
 
 FLAGS_SQL = """
 select week_start, topic_key, segment_type, segment_value, robust_z
-from emerging_issues
+from {table}
 where is_spike
 order by week_start, topic_key, segment_type, segment_value
 """
-WARM_WEEKS_SQL = "select distinct week_start from emerging_issues where baseline_weeks >= ?"
+WARM_WEEKS_SQL = "select distinct week_start from {table} where baseline_weeks >= ?"
 
 
 @dataclass(frozen=True)
@@ -140,12 +140,16 @@ def _explains(incident: IncidentScore, flag: Flag) -> bool:
     return not (incident.tiers and outside_tiers)
 
 
-def evaluate(marts: Path, truth: dict, *, min_baseline_weeks: int = 4) -> Evaluation:
-    """Score the published marts' flags against the generator's ground truth."""
+def evaluate(
+    marts: Path, truth: dict, *, min_baseline_weeks: int = 4, table: str = "emerging_issues"
+) -> Evaluation:
+    """Score the published marts' flags against the generator's ground truth (`table`:
+    `marts.emerging_issues` to read the warehouse's copy instead)."""
     con = duckdb.connect(str(marts), read_only=True, config={"threads": 1})
     try:
-        flags = [Flag(*row) for row in con.execute(FLAGS_SQL).fetchall()]
-        warm = sorted(r[0] for r in con.execute(WARM_WEEKS_SQL, [min_baseline_weeks]).fetchall())
+        flags = [Flag(*row) for row in con.execute(FLAGS_SQL.format(table=table)).fetchall()]
+        warm_sql = WARM_WEEKS_SQL.format(table=table)
+        warm = sorted(r[0] for r in con.execute(warm_sql, [min_baseline_weeks]).fetchall())
     finally:
         con.close()
     incidents = [_incident(entry) for entry in truth["incidents"]]

@@ -34,6 +34,9 @@ UNIT_TESTS = {
     "agg_sentiment_daily_net_sentiment_score",
     "emerging_issues_flags_a_negative_spike_and_not_a_quiet_series",
     "emerging_issues_does_not_flag_a_volume_surge_with_the_usual_share_of_complaints",
+    "emerging_issues_flags_a_sustained_rise_in_its_second_week_and_not_after_it",
+    "emerging_issues_does_not_trust_a_cold_baseline",
+    "emerging_issues_is_empty_without_topic_mentions",
     "review_queue_orders_urgent_negatives_then_low_confidence_then_failures",
     "fct_renewal_outcomes_window_sentiment_and_outcome",
 }

@@ -185,11 +185,15 @@ def test_the_seeded_spike_is_flagged_with_evidence(
     evidence = spike[2].split(",")
     assert 1 <= len(evidence) <= 5
     assert set(evidence) <= set(built["scenarios"]["spike_item_ids"])
-    assert con.execute(
-        "select is_spike from marts.emerging_issues where week_start = ? and topic_key = ? "
+    # Among all members the rise shows too (robust_z far above the threshold), but whether that
+    # row is flagged is the calibrated count test's call: the topic had 6 negatives two weeks
+    # earlier, so its count_z stays near the threshold (the hand computation below checks it).
+    robust_z = con.execute(
+        "select robust_z from marts.emerging_issues where week_start = ? and topic_key = ? "
         "and segment_type = 'all'",
         [SPIKE_WEEK, SPIKE_TOPIC],
-    ).fetchone() == (True,)
+    ).fetchone()[0]
+    assert robust_z >= _setting(_project_vars()["spike_z_threshold"])
 
 
 def test_quiet_series_are_never_flagged(con: duckdb.DuckDBPyConnection) -> None:
@@ -208,24 +212,89 @@ def test_quiet_series_are_never_flagged(con: duckdb.DuckDBPyConnection) -> None:
         ).fetchone()[1]
         == 0
     )
-    # Nor is any week with fewer negative mentions than the minimum, or without a full baseline.
+    # Nor is any week whose window (the week alone or the sustained window, whichever fired)
+    # has fewer negative mentions than the minimum, or any week without a full baseline.
     v = _project_vars()
     assert not con.execute(
-        "select 1 from marts.emerging_issues where is_spike "
-        "and (negative_count < ? or baseline_weeks < ?)",
+        "select 1 from marts.emerging_issues where is_spike and (case spike_window_weeks "
+        "when 1 then negative_count else sustained_negative_count end < ? or baseline_weeks < ?)",
         [v["spike_min_negative_items"], v["spike_min_baseline_weeks"]],
     ).fetchall()
 
 
-def test_robust_z_and_spike_flag_match_a_hand_computation(
+def _setting(value) -> float:
+    """A spike var's default: a number, or the default of its env_var() template."""
+    if isinstance(value, int | float):
+        return float(value)
+    return float(re.search(r"'([\d.]+)'\)", value).group(1))
+
+
+def _window_stats(counts: list[tuple], i: int, weeks: int, baseline_weeks: int) -> dict | None:
+    """The spike statistics of the `weeks` weeks ending at index i of a zero-filled series of
+    (negatives, positives, labelled) against the `baseline_weeks` weeks before them."""
+    window = counts[max(0, i - weeks + 1) : i + 1]
+    baseline = counts[max(0, i - weeks - baseline_weeks + 1) : max(0, i - weeks + 1)]
+    if not baseline:
+        return None
+    neg, pos, lab = (sum(c[k] for c in window) for k in range(3))
+    b_neg, b_pos, b_lab = (sum(c[k] for c in baseline) for k in range(3))
+    negatives = [c[0] for c in baseline]
+    median = statistics.median(negatives)
+    mad = statistics.median(abs(b - median) for b in negatives)
+    ratio = weeks / len(baseline)
+    p0 = (b_neg + 1) / (b_lab + 3)
+    pooled = (neg + b_neg + 1) / (lab + b_lab + 3)
+    nss = 100 * (pos - neg) / lab if lab else None
+    return {
+        "baseline_weeks": len(baseline),
+        "negatives": neg,
+        "robust_z": (neg - weeks * median)
+        / max(1.4826 * mad * weeks**0.5, max(weeks * median, 1) ** 0.5),
+        "count_z": 2
+        * ((neg + 0.375) ** 0.5 - (ratio * (b_neg + 0.375)) ** 0.5)
+        / (1 + ratio) ** 0.5,
+        "share_z": ((neg - 0.5) / lab - p0)
+        / (pooled * (1 - pooled) * (1 / lab + 1 / (b_lab + 3))) ** 0.5
+        if lab
+        else None,
+        "nss_drop": None if nss is None else nss - (100 * (b_pos - b_neg) / b_lab if b_lab else 0),
+    }
+
+
+def test_spike_statistics_and_flag_match_a_hand_computation(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
+    """Recompute every week x series of emerging_issues from fct_feedback_topics."""
     v = _project_vars()
-    z_threshold = float(re.search(r"'([\d.]+)'\)", v["spike_z_threshold"]).group(1))
+    k, sustained = v["spike_baseline_weeks"], v["spike_sustained_weeks"]
+    counts: dict[tuple, list] = defaultdict(lambda: [0, 0, 0])
+    for topic, sentiment, tier, chapter, week in con.execute(
+        "select topic_key, topic_sentiment, member_tier, member_chapter, "
+        "cast(date_trunc('week', created_date) as date) from marts.fct_feedback_topics"
+    ).fetchall():
+        for segment in (("all", "all"), ("tier", tier), ("chapter", chapter)):
+            cell = counts[(topic, *segment, week)]
+            cell[0] += sentiment == "negative"
+            cell[1] += sentiment == "positive"
+            cell[2] += sentiment in ("positive", "neutral", "negative")
+
+    def passes(stats: dict | None) -> bool:
+        return (
+            stats is not None
+            and stats["baseline_weeks"] >= v["spike_min_baseline_weeks"]
+            and stats["robust_z"] >= _setting(v["spike_z_threshold"])
+            and stats["count_z"] >= _setting(v["spike_z_threshold"])
+            and stats["share_z"] is not None
+            and stats["share_z"] >= _setting(v["spike_min_share_z"])
+            and stats["negatives"] >= v["spike_min_negative_items"]
+            and stats["nss_drop"] is not None
+            and stats["nss_drop"] <= -v["spike_min_nss_drop"]
+        )
+
     series: dict[tuple, list[tuple]] = defaultdict(list)
     for row in con.execute(
-        "select topic_key, segment_type, segment_value, week_start, negative_count, "
-        "net_sentiment_score, baseline_nss, robust_z, is_spike, share_z "
+        "select topic_key, segment_type, segment_value, week_start, robust_z, count_z, share_z, "
+        "sustained_robust_z, sustained_count_z, sustained_share_z, spike_window_weeks, is_spike "
         "from marts.emerging_issues order by week_start"
     ).fetchall():
         series[row[:3]].append(row[3:])
@@ -233,31 +302,30 @@ def test_robust_z_and_spike_flag_match_a_hand_computation(
     flagged = 0
     for key, rows in series.items():
         assert [r[0] for r in rows] == weeks, f"{key}: not zero-filled over every week"
-        for i, (week, negative, nss, baseline_nss, robust_z, is_spike, share_z) in enumerate(rows):
-            baseline = [
-                r[1]
-                for r in rows[:i]
-                if r[0] >= week - timedelta(days=7 * v["spike_baseline_weeks"])
-            ]
-            if not baseline:
-                assert robust_z is None and is_spike is False, (key, week)
+        cells = [tuple(counts.get((*key, week), (0, 0, 0))) for week in weeks]
+        for i, (week, *stats) in enumerate(rows):
+            z, count_z, share_z, s_z, s_count_z, s_share_z, window, is_spike = stats
+            one, longer = _window_stats(cells, i, 1, k), _window_stats(cells, i, sustained, k)
+            if one is None:
+                assert z is None and is_spike is False, (key, week)
                 continue
-            median = statistics.median(baseline)
-            mad = statistics.median(abs(b - median) for b in baseline)
-            z = (negative - median) / max(1.4826 * mad, max(median, 1) ** 0.5)
-            assert robust_z == pytest.approx(z, abs=1e-4), (key, week)
-            want = (
-                len(baseline) >= v["spike_min_baseline_weeks"]
-                and z >= z_threshold
-                and negative >= v["spike_min_negative_items"]
-                and nss is not None
-                and nss - (baseline_nss or 0) <= -v["spike_min_nss_drop"]
-                # the negative share's own test (hand-checked in the dbt unit tests)
-                and share_z is not None
-                and share_z >= 2
+            assert z == pytest.approx(one["robust_z"], abs=1e-4), (key, week)
+            assert count_z == pytest.approx(one["count_z"], abs=1e-4), (key, week)
+            assert share_z == pytest.approx(one["share_z"], abs=1e-4), (key, week)
+            if longer is not None and sustained > 1:
+                assert s_z == pytest.approx(longer["robust_z"], abs=1e-4), (key, week)
+                assert s_count_z == pytest.approx(longer["count_z"], abs=1e-4), (key, week)
+                assert s_share_z == pytest.approx(longer["share_z"], abs=1e-4), (key, week)
+            week_spike = passes(one)
+            sustained_spike = (
+                sustained > 1
+                and passes(longer)
+                and one["share_z"] is not None
+                and one["share_z"] >= v["spike_min_week_share_z"]
             )
-            assert is_spike is want, (key, week)
-            flagged += want
+            assert is_spike is (week_spike or sustained_spike), (key, week)
+            assert window == (1 if week_spike else sustained if sustained_spike else None)
+            flagged += is_spike
     assert 0 < flagged < len(series) // 4
 
 
