@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from connectors.records import SourceItem, SourceProblem
-from orchestration.lib.redaction import Redactor
+from orchestration.lib.redaction import Redactor, RedactorPool
 
 CHUNK_SIZE = 1000
 
@@ -59,7 +59,7 @@ def text_hash(redacted_text: str) -> str:
 
 def spool_redacted_items(
     records: Iterable[SourceItem | SourceProblem],
-    redactor: Redactor,
+    redactor: Redactor | RedactorPool,
     spool: Path,
     *,
     chunk_size: int = CHUNK_SIZE,

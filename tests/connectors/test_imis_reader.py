@@ -72,7 +72,9 @@ def test_a_long_window_is_read_in_spans_and_each_item_comes_once():
             return httpx.Response(200, json=TOKEN)
         first, last = request.url.params["TRANSACTION_DATE"].removeprefix("between:").split("|")
         windows.append((first, last))
-        items = [generic_entity("Activity", r) for r in rows if first <= r["TRANSACTION_DATE"] <= last]
+        items = [
+            generic_entity("Activity", r) for r in rows if first <= r["TRANSACTION_DATE"] <= last
+        ]
         return httpx.Response(200, json={"Items": {"$values": items}, "Offset": 0, "Count": len(items),
                                          "TotalCount": len(items), "HasNext": False, "NextOffset": 0})  # fmt: skip
 

@@ -29,6 +29,7 @@ from connectors.records import SourceItem, SourceProblem
 from connectors.sources import FileSource, ImisQuerySource, Source, SqlSource
 from connectors.sql import iter_sql_items
 from orchestration.lib.items import spool_redacted_items
+from orchestration.lib.redaction import RedactorPool
 from orchestration.lib.warehouse import replace_rows, scalar
 
 from ..automation import ingest_condition, members_condition
@@ -73,9 +74,11 @@ def _write_window(
     start, end = local_window(context)
     started = time.monotonic()
     redactor = pii.redactor()
-    with tempfile.TemporaryDirectory(prefix="pulse-ingest-") as tmp:
+    # The pool's workers (forked once, kept for every chunk) redact on the other cores while
+    # this process reads iMIS and redacts too.
+    with tempfile.TemporaryDirectory(prefix="pulse-ingest-") as tmp, RedactorPool(redactor) as pool:
         spool = Path(tmp) / "items.parquet"
-        stats = spool_redacted_items(records, redactor, spool)
+        stats = spool_redacted_items(records, pool, spool)
         pii_check = _residual_pii_check(redactor, spool)
         with warehouse.get().connect() as con:
             written = replace_rows(

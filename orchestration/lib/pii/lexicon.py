@@ -2,8 +2,9 @@
 
 The gazetteer is Faker's en_US person provider (about 700 first names and the 1,000 most common
 US surnames) plus the person providers of Faker's other Latin-script locales (British, Irish,
-Indian, Nigerian, German, French, Spanish, Polish, Turkish, ... names), maintained lists that
-ship with a package we already depend on. "Ordinary
+Indian, Nigerian, German, French, Spanish, Polish, Turkish, ... names), its generic English
+list (about 6,800 first names) and the romanised Japanese and Chinese lists: maintained lists
+that ship with a package we already depend on. "Ordinary
 words" are what a gazetteer name must NOT be mistaken for without context: Faker's en_US lorem
 word list (about 1,000 common English words), spaCy's English stop words, months, weekdays, and
 a short list of first names / surnames that are everyday words ("Will", "May", "Grant", "Bill").
@@ -43,6 +44,9 @@ AMBIGUOUS_NAMES = _words(
     mason chapman wells spring summers winters weeks holiday christmas easter
     said don edit meta server fancy amor finna olive prime muslim brit karma else per job
     man hand gay can dan bob ben van del will won wan ask told even ever via hear sale
+    prince princess duke duchess queen lord lady baron baroness count countess earl
+    unique victory serenity chastity essence genesis lyric echo diamond ivory cherry orange
+    dove lark starling willow martial patience prudence
     """
 )
 
@@ -89,7 +93,12 @@ EXTRA_LOCALES = (
     "nl_BE", "sv_SE", "da_DK", "no_NO", "fi_FI", "is_IS", "pl_PL", "cs_CZ", "sk_SK", "sl_SI",
     "hr_HR", "hu_HU", "ro_RO", "et_EE", "lt_LT", "lv_LV", "tr_TR", "id_ID", "az_AZ", "uz_UZ",
     "sw", "zu_ZA", "yo_NG", "ig_NG", "ha_NG", "tw_GH", "ga_IE", "vi_VN",
+    # Faker's generic English list (about 6,800 first names, many absent from en_US's 700),
+    # and more Latin-script locales
+    "en", "en_TH", "de_LI", "de_LU", "es_CL", "es_CA", "fr_BE", "fr_CH", "fr_DZ", "fr_QC",
 )  # fmt: skip
+# Locales whose names are written in another script, with a romanised list beside them
+ROMANISED_LOCALES = ("ja_JP", "zh_CN", "zh_TW")
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,13 @@ def gazetteer() -> Gazetteer:
             continue
         first_set |= _names(module.Provider, "first_name")
         last_set |= _names(module.Provider, "last_name")
+    for locale in ROMANISED_LOCALES:
+        try:
+            module = importlib.import_module(f"faker.providers.person.{locale}")
+        except ImportError:
+            continue
+        first_set |= _names(module.Provider, "first_romanized")
+        last_set |= _names(module.Provider, "last_romanized")
     return Gazetteer(first=frozenset(first_set), last=frozenset(last_set))
 
 
@@ -226,6 +242,7 @@ NAME_ENDINGS = (
     "ov", "ova", "ev", "eva", "ski", "ska", "sky", "cki", "cka", "sson", "dottir", "d\u00f3ttir",
     "ic", "i\u0107", "vich", "vych", "enko", "escu", "oglu", "o\u011flu", "yan", "idze",
     "shvili", "ov\u00e1", "ovna", "evna", "moto", "yama", "kawa", "mura", "hashi", "zadeh",
+    "hara", "wara", "saki", "zaki", "shita", "gawa", "guchi", "naga", "shima", "jima",
 )  # fmt: skip
 
 

@@ -603,6 +603,39 @@ def _address_ok(text: str, m: re.Match[str], extended: bool) -> bool:
     return _ADDRESS_CONTEXT.search(text, max(0, m.start() - 25), m.start()) is not None
 
 
+# Exact pre-checks for the costlier street patterns (each scans every position otherwise); each
+# is necessary for its pattern to match, so skipping a pattern when it fails changes nothing.
+_LETTERS = re.compile(r"[^\W\d_]+")
+# "prefix" (re.I): its street word is a whole word. Checked on ASCII text only, where re.I is
+# plain lowercasing (the prefixes that are not ASCII cannot match ASCII text).
+_PREFIX_WORDS = frozenset(w.lower() for w in _STREET_PREFIX.split("|") if w.isalpha())
+# "compound": a compound ending ("...strasse", any case) or a type word after a blank (as
+# written); ASCII text only, like "prefix" (the endings that are not ASCII cannot match it)
+_COMPOUND_ENDINGS = tuple(
+    w.lower().replace("\\.", ".") for w in _COMPOUND.strip("(?:)").split("|") if "\\u" not in w
+)
+_TYPE_WORDS = tuple(
+    blank + w.replace("\\.", ".")
+    for w in _TYPE_WORD.strip("(?:)").split("|")
+    if "\\u" not in w
+    for blank in " \t"
+)
+# "named": one of these words, as written
+_NAMED_TYPES = ("Street", "Avenue", "Road", "Boulevard", "Lane", "Drive", "Parkway", "Highway")
+
+
+def _may_match(kind: str, text: str, ascii_text: bool, low: str) -> bool:
+    if kind == "named":
+        return any(w in text for w in _NAMED_TYPES)
+    if not ascii_text:
+        return True
+    if kind == "prefix":
+        return "c/" in low or not _PREFIX_WORDS.isdisjoint(_LETTERS.findall(low))
+    if kind == "compound":
+        return any(w in low for w in _COMPOUND_ENDINGS) or any(w in text for w in _TYPE_WORDS)
+    return True
+
+
 class AddressRecognizer(RegexRecognizer):
     """Street addresses: US/UK/CA street lines (USPS suffixes from Faker's en_US list), other
     European street forms, units, city / state / postcode lines, PO boxes, US military
@@ -620,6 +653,7 @@ class AddressRecognizer(RegexRecognizer):
     def analyze(self, text, entities, nlp_artifacts=None) -> list[RecognizerResult]:
         spans: list[tuple[int, int]] = []
         rx = self._rx
+        ascii_text, low = text.isascii(), text.lower()
         for kind in (
             "core",
             "extended",
@@ -630,6 +664,8 @@ class AddressRecognizer(RegexRecognizer):
             "named",
             "trailing",
         ):
+            if not _may_match(kind, text, ascii_text, low):
+                continue
             for m in rx[kind].finditer(text):
                 start, end = m.span()
                 if kind == "prefix" and not (m.group("number") or text[end - 1].isdigit()):

@@ -23,11 +23,12 @@ Rules, from strongest to weakest:
 
 Rules for names no list has (names from everywhere, transliterated names):
 
-* two capitalised, non-ordinary tokens with a middle initial between them ("Csanad P Gere");
+* two capitalised, non-ordinary tokens with a middle initial between them ("Csanad P Gere"),
+  or before ", the <role>, said";
 * two such tokens, one of which looks like a name (listed, non-ASCII letters, a surname ending
-  such as -ov, -ski, -sson, -ic), after a context word ("by", "under", "including", "add"),
-  before a verb only people do ("... said", "... lives at"), before ", the <role>, said", or
-  alone on a line (signature and address blocks);
+  such as -ov, -ski, -sson, -ic, -hara), after a context word ("by", "under", "including",
+  "add"), before a verb only people do ("... said", "... lives at"), or alone on a line
+  (signature and address blocks);
 * one such token after a title, "my name is", "What's your last name?", a verb context
   ("says X", "directed by X", "my colleague X") or before a verb only people do;
 * coordinated lists ("founders: Kovacs, Becker and Vasquez") in which most members are names;
@@ -153,6 +154,88 @@ _PRE_WORDS = frozenset(re.findall(r"[a-z][a-z'\-]*", _PRE.pattern.lower())) | fr
     ]
 )
 
+
+def _start_words(pattern: re.Pattern[str]) -> tuple[frozenset[str], tuple[str, ...]] | None:
+    """Words a match of `pattern` can begin with, read from its parse tree: (whole words,
+    stems a longer word may begin with). None when the tree cannot be read (an `re` internal
+    changed): then every word is tried, as before.
+
+    The walk follows the literal characters at the start of each branch, through groups,
+    zero-width assertions and optional parts, until a character class or the end; a word
+    followed by a known non-word character ("my name", "attn:") is whole, any other a stem."""
+    try:
+        from re import _constants as c  # type: ignore[attr-defined]
+        from re import _parser as parser
+    except ImportError:  # pragma: no cover - Python < 3.11
+        return None
+    unknown = "\x00"
+
+    def wordish(ch: str) -> bool:
+        return ch.isalpha() or ch in "'\u2019-"
+
+    def seq(items: object) -> set[tuple[str, bool]]:
+        results = {("", True)}  # (literal prefix, whether the sequence may go on after it)
+        for op, av in items:  # type: ignore[attr-defined]
+            new: set[tuple[str, bool]] = set()
+            for prefix, more in results:
+                if not more:
+                    new.add((prefix, False))
+                    continue
+                new.update((prefix + q, q_more) for q, q_more in one(op, av))
+            results = new
+            if not any(more for _, more in results):
+                break
+        return results
+
+    def one(op: object, av: object) -> set[tuple[str, bool]]:
+        if op is c.LITERAL:
+            return {(chr(av), True)}  # type: ignore[arg-type]
+        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+            return {("", True)}
+        if op is c.SUBPATTERN:
+            return seq(av[-1])  # type: ignore[index]
+        if op is c.BRANCH:
+            return set().union(*(seq(alt) for alt in av[1]))  # type: ignore[index]
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT):
+            low, _, sub = av  # type: ignore[misc]
+            inner = {(q, False) for q, _ in seq(sub)}
+            return inner | {("", True)} if low == 0 else inner
+        if op is c.IN and all(o is c.LITERAL and not wordish(chr(a)) for o, a in av):  # type: ignore[attr-defined]
+            return {(" ", False)}  # a class of non-word characters ("[ \t]")
+        return {(unknown, False)}
+
+    try:
+        prefixes = seq(parser.parse(pattern.pattern, pattern.flags))
+    except Exception:  # an internal API: fall back to trying every word
+        return None
+    whole: set[str] = set()
+    stems: set[str] = set()
+    for prefix, _ in prefixes:
+        i = 0
+        while i < len(prefix) and wordish(prefix[i]):
+            i += 1
+        word = prefix[:i].lower()
+        if not word:
+            continue
+        # the forms a token takes: lowercased or normalised, with a possessive "'s" cut off
+        forms = {word, normalise_token(word)}
+        forms |= {f[:-2] for f in forms if len(f) > 3 and f[-2] in "'\u2019" and f[-1] == "s"}
+        (whole if i < len(prefix) and prefix[i] != unknown else stems).update(f for f in forms if f)
+    return frozenset(whole), tuple(sorted(stems))
+
+
+def _words_to_try(words: frozenset[str]) -> frozenset[str]:
+    """The words of `words` at which `_PRE` can match at all (`_start_words`)."""
+    starts = _start_words(_PRE)
+    if starts is None:
+        return words
+    whole, stems = starts
+    return frozenset(w for w in words if w in whole or w.startswith(stems))
+
+
+# `_PRE` is tried only at these (fewer than `_PRE_WORDS`: "the", "is", "a" start no context)
+_PRE_TRY = _words_to_try(_PRE_WORDS)
+
 _POST_VERB = re.compile(
     r"[ \t]*,?[ \t]*(?:said|says|told|tells|mentioned|mentions|asked|asks|replied|responded"
     r"|answered|wrote|writes|emailed|e-mailed|called|phoned|texted|explained|suggested|noted"
@@ -214,13 +297,16 @@ def _contexts(text: str, toks: list[_Tok]) -> dict[int, int]:
         positions.append(pos + 1)
         pos = text.find("\n", pos + 1)
     for t in toks:
-        if t.norm in _PRE_WORDS:
+        if t.norm in _PRE_TRY:
             positions.append(t.start)
             if t.start and text[t.start - 1] in " \t":
                 q = t.start - 1
                 while q and text[q - 1] in " \t":
                     q -= 1
-                positions.append(q)
+                # Only a greeting can start at blanks, and only after a line break (a line
+                # start, already listed) or a sentence end: "Thanks.  Regards, Bo".
+                if q and text[q - 1] in ".!?":
+                    positions.append(q)
     for q in positions:
         if q in tried:
             continue
@@ -257,6 +343,8 @@ class PersonRecognizer(EntityRecognizer):
         self._ordinary = ordinary_words()
         self._stop = stop_words()
         self._cache: dict[str, tuple[bool, bool, bool, bool, int]] = {}
+        self._raw_cache: dict[str, tuple] = {}  # raw token -> `_token_facts`
+        self._kinds_cache: dict[str, int] = {}  # token pair / handle -> known kinds
         self._cache_digests = -1
         super().__init__(
             supported_entities=["PERSON"], name="PersonRecognizer", supported_language="en"
@@ -304,26 +392,45 @@ class PersonRecognizer(EntityRecognizer):
             self._cache[norm] = facts
         return facts
 
+    def _kinds(self, value: str) -> int:
+        """`KnownPeople.kinds` of a name pair or a handle, cached like `_facts`."""
+        kinds = self._kinds_cache.get(value)
+        if kinds is None:
+            assert self.known is not None
+            kinds = self.known.kinds(value)
+            if len(self._kinds_cache) >= _CACHE_SIZE:
+                self._kinds_cache.clear()
+            self._kinds_cache[value] = kinds
+        return kinds
+
+    def _token_facts(self, raw: str) -> tuple:
+        """(characters of a possessive "'s" to cut, possessive, norm, upper, cap, stop,
+        ordinary, first name, surname, known kinds) of a raw token, cached like `_facts`."""
+        cut = 2 if len(raw) > 3 and raw[-2] in "'\u2019" and raw[-1] in "sS" else 0
+        word = raw[:-cut] if cut else raw
+        norm = normalise_token(word) if not word.isascii() else word.lower()
+        upper = len(word) > 1 and word.isupper()
+        cap = word[0].isupper() and not upper
+        facts = (cut, bool(cut), norm, upper, cap, *self._facts(norm))
+        if len(self._raw_cache) >= _CACHE_SIZE:
+            self._raw_cache.clear()
+        self._raw_cache[raw] = facts
+        return facts
+
     def _tokens(self, text: str) -> list[_Tok]:
-        facts = self._facts
+        cache = self._raw_cache
         lowercase_text = text.islower()  # "talked to sarah jones": names written in lowercase
         toks = []
         for m in _TOKEN.finditer(text):
-            if m.start() and text[m.start() - 1] in "@#":
+            start, end = m.span()
+            if start and text[start - 1] in "@#":
                 continue  # a handle (found on its own) or a hashtag
-            t = _Tok()
             raw = m.group()
-            t.start, t.end = m.span()
-            t.possessive = False
-            if len(raw) > 3 and raw[-2] in "'\u2019" and raw[-1] in "sS":
-                raw = raw[:-2]
-                t.end -= 2
-                t.possessive = True
-            norm = normalise_token(raw) if not raw.isascii() else raw.lower()
-            t.norm = norm
-            t.upper = len(raw) > 1 and raw.isupper()
-            t.cap = raw[0].isupper() and not t.upper
-            t.stop, t.A, t.gf, t.gl, t.K = facts(norm)
+            facts = cache.get(raw) or self._token_facts(raw)
+            t = _Tok()
+            t.start = start
+            cut, t.possessive, t.norm, t.upper, t.cap, t.stop, t.A, t.gf, t.gl, t.K = facts
+            t.end = end - cut
             if lowercase_text and not t.cap and not t.A:
                 t.cap = bool(t.gf or t.gl or t.K & _NAME_KINDS or _namey(t))
             toks.append(t)
@@ -334,13 +441,15 @@ class PersonRecognizer(EntityRecognizer):
         out: list[tuple[int, int, str]] = []
         for m in _HANDLE.finditer(text):
             out.append((m.start(1), m.end(1), HANDLE_REC))
-        if self.known is not None:  # e-mail local parts written alone: "ask seun.adeyemi"
-            for m in _HANDLE_CANDIDATE.finditer(text):
-                if self.known.kinds(m.group().casefold()) & HANDLE:
-                    out.append((m.start(), m.end(), KNOWN))
         if self.known is not None and len(self.known._digests) != self._cache_digests:
             self._cache.clear()  # people were added since: cached "unknown" facts are stale
+            self._raw_cache.clear()
+            self._kinds_cache.clear()
             self._cache_digests = len(self.known._digests)
+        if self.known is not None:  # e-mail local parts written alone: "ask seun.adeyemi"
+            for m in _HANDLE_CANDIDATE.finditer(text):
+                if self._kinds(m.group().casefold()) & HANDLE:
+                    out.append((m.start(), m.end(), KNOWN))
         toks = self._tokens(text)
         if not toks:
             return out
@@ -350,6 +459,12 @@ class PersonRecognizer(EntityRecognizer):
         i = 0
         while i < n:
             t = toks[i]
+            # Fast path for most tokens (lowercase, not a known name part, no "my name is"
+            # before): no rule below can start at them (`_pair`, `_unlisted_pair` and
+            # `_single` all return at once for such a token).
+            if not (t.cap or t.upper or t.K) and ctx.get(t.start, 0) != INTRO:
+                i += 1
+                continue
             if t.K & HANDLE and not t.A:
                 out.append((t.start, t.end, KNOWN))
                 i += 1
@@ -446,14 +561,11 @@ class PersonRecognizer(EntityRecognizer):
             return 0
         if initial:
             return j
+        if _APPOSITIVE.match(text, b.end):
+            return j  # "Hijacinta Godina, the technical writer, said": evidence enough
         if not (_namey(a) or _namey(b)):
             return 0
-        if (
-            level >= PREP
-            or b.possessive
-            or _POST_HUMAN.match(text, b.end)
-            or _APPOSITIVE.match(text, b.end)
-        ):
+        if level >= PREP or b.possessive or _POST_HUMAN.match(text, b.end):
             return j
         if _at_line_start(text, a.start) and _TERMINATED.match(text, b.end):
             line_end = text.find("\n", b.end)
@@ -476,6 +588,8 @@ class PersonRecognizer(EntityRecognizer):
         """'founders: Kovacs, Becker and Vasquez', 'Marrero and Murphy were': a list of single
         capitalised, non-ordinary tokens in which most members are listed or already found
         names makes all of its members names."""
+        if "and" not in text and "&" not in text:
+            return out  # every list needs one (see `joined` below)
         found = {s for s, _, _ in out}
         covered = [(s, e) for s, e, _ in out]
         added: list[tuple[int, int, str]] = []
@@ -485,7 +599,13 @@ class PersonRecognizer(EntityRecognizer):
             members = [i]
             k = i
             while k + 1 < n and not toks[k].possessive:
-                m = _LIST_SEP.match(text, toks[k].end)
+                # a separator starts with "," or blanks then ",", "&", "and" (checked before
+                # the regex: this runs at most tokens' ends)
+                e = toks[k].end
+                c = text[e : e + 1]
+                if c != "," and (c not in " \t" or text[e + 1 : e + 2] not in ",&a \t"):
+                    break
+                m = _LIST_SEP.match(text, e)
                 if m is None:
                     break
                 nxt = next((x for x in (k + 1, k + 2) if x < n and toks[x].start == m.end()), 0)
@@ -533,9 +653,18 @@ class PersonRecognizer(EntityRecognizer):
         at least three letters."""
         names: set[str] = set()
         spans = [(s, e) for s, e, name in out if name != HANDLE_REC]
-        for t in toks:
-            if not t.A and len(t.norm) >= 3 and any(s <= t.start and t.end <= e for s, e in spans):
-                names.add(t.norm)
+        if not spans:
+            return out
+        first, last = min(s for s, _ in spans), max(e for _, e in spans)
+        for t in toks:  # in text order
+            if t.start >= last:
+                break
+            if t.start < first or t.A or len(t.norm) < 3:
+                continue
+            for s, e in spans:
+                if s <= t.start and t.end <= e:
+                    names.add(t.norm)
+                    break
         if not names:
             return out
         added = [
@@ -572,7 +701,7 @@ class PersonRecognizer(EntityRecognizer):
             a.K & _NAME_KINDS
             and b.K & _NAME_KINDS
             and self.known is not None
-            and self.known.kinds(f"{a.norm} {b.norm}") & FULL
+            and self._kinds(f"{a.norm} {b.norm}") & FULL
         ):
             return j, KNOWN
         if not ((a.cap or a.upper) and (b.cap or b.upper)) or a.stop or b.stop:
