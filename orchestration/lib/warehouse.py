@@ -260,7 +260,7 @@ def table_spool(
 ) -> Iterator[Callable[[Sequence[dict]], None]]:
     """Collect rows for `table` in a Parquet file with the table's own column types; yields an
     `append(rows)` function. Hand `path` to `replace_rows` once the file is closed."""
-    schema = con.sql(f"select * from {table} limit 0").to_arrow_table().schema
+    schema = _table_schema(con, table)
     with pq.ParquetWriter(path, schema) as writer:
 
         def append(rows: Sequence[dict]) -> None:
@@ -270,11 +270,14 @@ def table_spool(
         yield append
 
 
+def _table_schema(con: duckdb.DuckDBPyConnection, table: str) -> pa.Schema:
+    return con.sql(f"select * from {table} limit 0").to_arrow_table().schema
+
+
 def _to_arrow(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict]) -> pa.Table:
     if rows:
         return pa.Table.from_pylist(list(rows))
-    described = con.sql(f"select * from {table} limit 0").to_arrow_table()
-    return described.schema.empty_table()
+    return _table_schema(con, table).empty_table()
 
 
 def publish_marts(warehouse: Warehouse, target: Path, schema: str = "marts") -> dict[str, int]:

@@ -7,7 +7,7 @@ import sqlite3
 from collections import Counter
 from pathlib import Path
 
-import duckdb
+from tests.e2e.homes import duckdb_cells
 
 
 def _is_identifier(column: str) -> bool:
@@ -17,18 +17,11 @@ def _is_identifier(column: str) -> bool:
 
 def _all_text(db: Path) -> str:
     """Every value of every free-text column of every table in a DuckDB file, joined."""
-    parts = []
-    with duckdb.connect(str(db), read_only=True) as con:
-        columns = con.execute(
-            "select table_schema, table_name, column_name from information_schema.columns "
-            "where data_type in ('VARCHAR', 'JSON') and table_schema not like 'pg_%'"
-        ).fetchall()
-        for schema, table, column in columns:
-            if _is_identifier(column):
-                continue
-            values = con.execute(f'select "{column}"::varchar from "{schema}"."{table}"').fetchall()
-            parts.extend(v[0] for v in values if v[0])
-    return "\n".join(parts)
+    return "\n".join(
+        value
+        for column, value in duckdb_cells(db)
+        if isinstance(value, str) and value and not _is_identifier(column.rsplit(".", 1)[1])
+    )
 
 
 def _sqlite_text(db: Path) -> str:
