@@ -9,6 +9,7 @@ Every file the product stores lives under `PULSE_HOME` (default `./data`):
     writeback_ledger.sqlite  what write-back sent to iMIS (and the items it works from)
     alert_log.sqlite   alerts sent (one per issue and period)
     pii/               keyed hashes of known names and e-mails (never the values)
+    dbt/               dbt's manifest, saved parse and each run's artifacts (DBT_TARGET_PATH)
     dagster/           DAGSTER_HOME unless set
 """
 
@@ -49,6 +50,13 @@ class Paths:
     @property
     def pii_dir(self) -> Path:
         return self.home / "pii"
+
+    @property
+    def dbt_target(self) -> Path:
+        """dbt's target folder for this home. dbt keys its saved parse on the profile, which
+        names this home's warehouse: a parse saved for another home would be thrown away by
+        every dbt run here."""
+        return self.home / "dbt"
 
     @property
     def dagster_home(self) -> Path:

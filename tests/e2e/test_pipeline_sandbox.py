@@ -90,6 +90,18 @@ def test_segment_codes_are_named_from_imis_and_the_chapter_seed(pipeline_run):
     assert {t for t, _ in used} - {"Unknown"} and {c for _, c in used} - {"Unknown"}
 
 
+def test_every_dbt_call_reuses_the_homes_saved_parse(pipeline_run):
+    """dbt keys its saved parse on the profile, which names the home's warehouse: the parse,
+    and every dbt call's artifacts, live in the home, so no call of the run parses again."""
+    target = pipeline_run["home"] / "dbt"
+    logs = sorted(target.glob("*/dbt.log"))
+    assert len(logs) >= 2, f"expected the per-day and the whole-table dbt calls under {target}"
+    for log in logs:
+        text = log.read_text()
+        assert "Partial parsing enabled" in text, f"{log} did not start from the saved parse"
+        assert "Unable to do partial parsing" not in text, f"{log} parsed the project again"
+
+
 def test_rerunning_a_day_leaves_identical_marts(pipeline_env):
     home, marts = pipeline_env["home"], pipeline_env["marts"]
     counts, content = _counts(home), marts_content(marts)

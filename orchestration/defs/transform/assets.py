@@ -10,8 +10,9 @@ Two sets of dbt assets, both in the pool `duckdb`:
 - `member_pulse_dbt`: every other model, unpartitioned, rebuilt after the per-day set: review
   decisions and the taxonomy change any day's marts, so they are built whole.
 
-Both start from the parse `dbt_project()` prepared: dagster-dbt copies its partial_parse.msgpack
-into each invocation's target folder, and dbt reuses it while the flags that key it stay the same.
+Both start from the parse `dbt_project()` prepared in the home's target folder: dagster-dbt copies
+its partial_parse.msgpack from DBT_TARGET_PATH into each invocation's own folder there, and dbt
+reuses it while the profile and the flags that key it stay the same.
 Passing the window as `--vars` would change that key on every run and make each one re-parse the
 whole project; an environment variable that a macro reads while the models run does not.
 """
@@ -50,6 +51,12 @@ def window_env(window: Mapping[str, str]) -> dict[str, str]:
     return {WINDOW_ENV[name]: value for name, value in window.items()}
 
 
+def target_env() -> dict[str, str]:
+    """DBT_TARGET_PATH, which dagster-dbt reads for where an invocation writes and for the
+    saved parse it starts from: the run's home (project.py says why)."""
+    return {"DBT_TARGET_PATH": str(dbt_project().target_path)}
+
+
 @contextmanager
 def environment(values: Mapping[str, str]) -> Iterator[None]:
     """`values` set in os.environ, then restored. dagster-dbt starts dbt with a copy of the
@@ -83,7 +90,7 @@ def build_dbt_assets(
         pool="duckdb",
     )
     def member_pulse_dbt_per_day(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        with environment(window_env(window_vars(context))):
+        with environment({**target_env(), **window_env(window_vars(context))}):
             invocation = dbt.cli(BUILD, context=context)
         yield from invocation.stream()
 
@@ -95,7 +102,9 @@ def build_dbt_assets(
         pool="duckdb",
     )
     def member_pulse_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        yield from dbt.cli(BUILD, context=context).stream()
+        with environment(target_env()):
+            invocation = dbt.cli(BUILD, context=context)
+        yield from invocation.stream()
 
     return [member_pulse_dbt_per_day, member_pulse_dbt]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from orchestration.lib.config import REPO_ROOT
+from orchestration.lib.config import REPO_ROOT, paths
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # dbt is installed in the same environment as dagster; its PATH may not include that venv
@@ -38,9 +38,20 @@ def partial_parse_path(project: DbtProject) -> Path:
     return project.project_dir / project.target_path / "partial_parse.msgpack"
 
 
-@cache
 def dbt_project() -> DbtProject:
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    """The project with its target folder in PULSE_HOME (as the environment names it now).
+
+    dbt reuses a saved parse only while the profile is the one it was saved with, and the
+    profile names the home's warehouse: a target folder shared by every home made each dbt run
+    for another home parse the whole project again (10-20 s per dbt call)."""
+    return _project_with_target(paths().dbt_target)
+
+
+@cache
+def _project_with_target(target: Path) -> DbtProject:
+    project = DbtProject(
+        project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=target
+    )
     # `dagster dev` re-parses on start (prepare_if_dev); elsewhere the manifest is prepared
     # when it is missing or older than the project's files, so it never goes stale.
     if project.preparer and manifest_is_stale(project):
