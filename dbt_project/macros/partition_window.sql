@@ -50,27 +50,34 @@
 
 
 {#-
-    Data tests on a per-day incremental model limit themselves to the run's window with
-    `config: {where: "__partition_window__(created_date)"}`. A `where` cannot call a project
-    macro (dbt renders it when it parses the project), so this override of dbt's
-    get_where_subquery (dbt's documented workaround) replaces the placeholder when the test
-    runs: with the window when there is one (a one-day run tests the day it rebuilt, not the
-    whole history), with a predicate that is always true without one (a full `dbt build`
-    tests every row). Any other `where` behaves as in dbt.
+    Data tests on an incremental model read the rows the run rebuilt, through a placeholder in
+    their `where` config: `__partition_window__(created_date)` (a per-day model: the run's
+    window, every row without one, so a one-day run tests the day it rebuilt and a full
+    `dbt build` every row) or `__latest_refresh__(refreshed_at)` (macros/refreshed_items.sql:
+    the rows of the model's latest refresh; every row after a full build). A `where` cannot call
+    a project macro (dbt renders it when it parses the project), so this override of dbt's
+    get_where_subquery (dbt's documented workaround) replaces the placeholders when the test
+    runs. Any other `where` behaves as in dbt.
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') or '' -%}
-    {%- set placeholder = '__partition_window__\\(\\s*(\\w+)\\s*\\)' -%}
-    {%- set columns = modules.re.findall(placeholder, where) -%}
-    {%- if not columns -%}
+    {%- set window_columns = modules.re.findall('__partition_window__\\(\\s*(\\w+)\\s*\\)', where) -%}
+    {%- set refresh_columns = modules.re.findall('__latest_refresh__\\(\\s*(\\w+)\\s*\\)', where) -%}
+    {%- if not (window_columns or refresh_columns) -%}
         {%- do return(dbt.get_where_subquery(relation)) -%}
     {%- endif -%}
     {%- set has_window = partition_window_bounds() != ('1900-01-01', '9999-12-31') -%}
     {%- set filter = namespace(where=where) -%}
-    {%- for column in columns -%}
+    {%- for column in window_columns -%}
         {%- set predicate = in_partition_window(column) if has_window else '1 = 1' -%}
         {%- set filter.where = modules.re.sub(
             '__partition_window__\\(\\s*' ~ column ~ '\\s*\\)', '(' ~ predicate ~ ')', filter.where
+        ) -%}
+    {%- endfor -%}
+    {%- for column in refresh_columns -%}
+        {%- set predicate = column ~ ' = (select max(' ~ column ~ ') from ' ~ relation ~ ')' -%}
+        {%- set filter.where = modules.re.sub(
+            '__latest_refresh__\\(\\s*' ~ column ~ '\\s*\\)', '(' ~ predicate ~ ')', filter.where
         ) -%}
     {%- endfor -%}
     {%- do return('(select * from ' ~ relation ~ ' where ' ~ filter.where ~ ') dbt_subquery') -%}

@@ -11,7 +11,7 @@ import duckdb
 from tests.conftest import PIPELINE_ENV_VARS
 
 # Stamped with the time of the run that wrote them, not derived from the data.
-RUN_TIME_COLUMNS = {"enriched_at", "ingested_at", "synced_at", "published_at"}
+RUN_TIME_COLUMNS = {"enriched_at", "ingested_at", "synced_at", "published_at", "refreshed_at"}
 
 
 def copy_home(pipeline_run: dict, tmp_path: Path) -> Path:

@@ -192,7 +192,10 @@ final as (
         ---------- timestamps
         created_at,
         ingested_at,
-        enriched_at
+        enriched_at,
+        -- When this run rebuilt the row: fct_feedback refreshes the items built after its own
+        -- last refresh, so a one-day run costs one day downstream too.
+        {{ dbt.current_timestamp() }} as built_at
 
     from with_days_to_due
 

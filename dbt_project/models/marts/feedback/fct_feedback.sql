@@ -4,12 +4,30 @@
 -- model_urgency_level and model_primary_topic. Member segments (tier, chapter, status, tenure
 -- band, renewal window) are AT THE TIME of the item ('Unknown' when the item has no member, or
 -- the member is not in raw.members).
+--
+-- Incremental (macros/refreshed_items.sql): a run rebuilds the items the per-day set rebuilt
+-- since this mart's latest refresh, plus every item a reviewer decided on (a decision can
+-- change any day's item; there are few of them), and drops items gone upstream.
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='item_id',
+        on_schema_change='append_new_columns',
+        post_hook="{{ delete_items_missing_from(ref('int_feedback_items_labelled')) }}"
+    )
+}}
 
 with
 
 items as (
 
     select * from {{ ref('int_feedback_items_labelled') }}
+    {% if is_incremental() %}
+    where built_at > {{ latest_refresh() }}
+        or item_id in (select item_id from {{ ref('int_review_decisions_latest') }})
+    {% endif %}
 
 ),
 
@@ -116,7 +134,8 @@ final as (
         ---------- timestamps
         items.created_at,
         items.enriched_at,
-        decisions.latest_decision_at
+        decisions.latest_decision_at,
+        {{ dbt.current_timestamp() }} as refreshed_at
 
     from items
     left join decisions

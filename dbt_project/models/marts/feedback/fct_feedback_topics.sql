@@ -1,18 +1,44 @@
 -- One row per feedback item x topic as it finally stands (int_feedback_topics_resolved: the
 -- model's topics, or the reviewer's corrected list), with the item's date, channel, urgency and
 -- at-the-time member segment, so topic figures slice like fct_feedback.
+--
+-- Incremental (macros/refreshed_items.sql): a run replaces the topics of the items fct_feedback
+-- refreshed since this mart's latest refresh, and of every item when a topic's label changed
+-- in the taxonomy; items gone from fct_feedback lose their topics.
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='item_id',
+        on_schema_change='append_new_columns',
+        post_hook="{{ delete_items_missing_from(ref('fct_feedback')) }}"
+    )
+}}
 
 with
-
-resolved as (
-
-    select * from {{ ref('int_feedback_topics_resolved') }}
-
-),
 
 feedback as (
 
     select * from {{ ref('fct_feedback') }}
+    {% if is_incremental() %}
+    where refreshed_at > {{ latest_refresh() }}
+        or exists (
+            -- a renamed (or removed) topic: every item takes the new label
+            select 1
+            from {{ this }} as built
+            left join {{ ref('int_topics_catalogued') }} as catalogue
+                on built.topic_key = catalogue.topic_key
+            where built.topic_label
+                <> coalesce(catalogue.topic_label, built.proposed_label, built.topic_key)
+        )
+    {% endif %}
+
+),
+
+resolved as (
+
+    select * from {{ ref('int_feedback_topics_resolved') }}
 
 ),
 
@@ -52,7 +78,11 @@ final as (
         resolved.is_corrected,
 
         ---------- dates
-        feedback.created_date
+        feedback.created_date,
+
+        ---------- timestamps
+        -- the refresh of fct_feedback this row was built from
+        feedback.refreshed_at
 
     from resolved
     inner join feedback

@@ -1,0 +1,180 @@
+"""fct_feedback and fct_feedback_topics are incremental (macros/refreshed_items.sql): a run
+rebuilds the items the per-day models rebuilt since the marts' latest refresh, every item with a
+review decision, and every item's topics when a topic is renamed, and drops items gone
+upstream. Whatever changed, the result equals a full rebuild from the same upstream rows."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.warehouse_fixtures import run_dbt
+
+ITEM_MARTS = ("marts.fct_feedback", "marts.fct_feedback_topics")
+RUN_STAMPS = {"refreshed_at"}
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+    columns = [r[0] for r in con.execute(f"describe {table}").fetchall() if r[0] not in RUN_STAMPS]
+    select = ", ".join(columns)
+    return sorted(con.execute(f"select {select} from {table}").fetchall(), key=repr)
+
+
+def _marts(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every row of every mart, run stamps aside."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = [
+            f"marts.{r[0]}"
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        ]
+        return {table: _rows(con, table) for table in tables}
+
+
+@pytest.fixture
+def home(built: dict, tmp_path: Path) -> Path:
+    """A private copy of the session's fully built warehouse."""
+    assert built["result"].returncode == 0, built["result"].stdout[-4000:]
+    home = tmp_path / "pulse_home"
+    home.mkdir()
+    shutil.copyfile(built["home"] / "warehouse.duckdb", home / "warehouse.duckdb")
+    return home
+
+
+def test_a_one_day_run_refreshes_that_day_and_decided_items_and_equals_a_full_rebuild(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warehouse = home / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        day = str(
+            con.execute(
+                "select created_date from marts.fct_feedback where enrichment_status = 'ok' "
+                "and not is_decided group by 1 having count(*) >= 4 order by 1 desc limit 1"
+            ).fetchone()[0]
+        )
+        on_day = [
+            r[0]
+            for r in con.execute(
+                "select item_id from marts.fct_feedback where created_date = cast(? as date) "
+                "and enrichment_status = 'ok' and not is_decided order by item_id",
+                [day],
+            ).fetchall()
+        ]
+        relabelled, erased = on_day[:2]
+        old_item = con.execute(
+            "select item_id from marts.fct_feedback where created_date < cast(? as date) "
+            "and enrichment_status = 'ok' and not is_decided order by created_date, item_id "
+            "limit 1",
+            [day],
+        ).fetchone()[0]
+        renamed_topic = con.execute(
+            "select topic_key from marts.fct_feedback_topics where not is_proposed "
+            "group by 1 order by count(*) desc limit 1"
+        ).fetchone()[0]
+        decided = {r[0] for r in con.execute("select item_id from raw.review_decisions").fetchall()}
+        assert decided, "the scenarios plant review decisions"
+
+        # Upstream changes: a new label and an erased item on `day`; a reviewer's correction of
+        # an item of an older day (whose day is not rebuilt); a renamed taxonomy topic.
+        con.execute(
+            "update enriched.item_labels set sentiment_label = case sentiment_label "
+            "when 'negative' then 'positive' else 'negative' end where item_id = ?",
+            [relabelled],
+        )
+        for table in ("raw.feedback_items", "enriched.item_labels", "enriched.item_topics"):
+            con.execute(f"delete from {table} where item_id = ?", [erased])
+        con.execute(
+            "insert into raw.review_decisions (decision_id, item_id, decided_by, decided_at, "
+            "sentiment_label) values ('d-incremental', ?, 'director', "
+            "timestamp '2026-03-05 09:00:00', 'negative')",
+            [old_item],
+        )
+        con.execute(
+            "update raw.taxonomy_topics set label = label || ' (renamed)' where topic_key = ?",
+            [renamed_topic],
+        )
+
+    monkeypatch.setenv("PULSE_DBT_MIN_DATE", day)
+    monkeypatch.setenv("PULSE_DBT_MAX_DATE", day)
+    per_day = run_dbt(home, "build", "--select", "tag:per_day")
+    assert per_day.returncode == 0, per_day.stdout[-4000:]
+    monkeypatch.delenv("PULSE_DBT_MIN_DATE")
+    monkeypatch.delenv("PULSE_DBT_MAX_DATE")
+
+    full_home = tmp_path / "full_rebuild"
+    full_home.mkdir()
+    shutil.copyfile(warehouse, full_home / "warehouse.duckdb")
+
+    incremental = run_dbt(home, "build", "--exclude", "tag:per_day")
+    assert incremental.returncode == 0, incremental.stdout[-4000:]
+    # The marts' tests ran, on the refreshed rows.
+    assert "PASS unique_fct_feedback_item_id" in _ANSI.sub("", incremental.stdout)
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        refreshed = {
+            r[0]
+            for r in con.execute(
+                "select item_id from marts.fct_feedback "
+                "where refreshed_at = (select max(refreshed_at) from marts.fct_feedback)"
+            ).fetchall()
+        }
+        on_day_now = {
+            r[0]
+            for r in con.execute(
+                "select item_id from marts.fct_feedback where created_date = cast(? as date)",
+                [day],
+            ).fetchall()
+        }
+        labels = dict(
+            con.execute(
+                "select item_id, sentiment_label from marts.fct_feedback where item_id in (?, ?)",
+                [relabelled, old_item],
+            ).fetchall()
+        )
+        erased_rows = con.execute(
+            "select (select count(*) from marts.fct_feedback where item_id = $1) "
+            "+ (select count(*) from marts.fct_feedback_topics where item_id = $1)",
+            [erased],
+        ).fetchone()[0]
+        stale_labels = con.execute(
+            "select count(*) from marts.fct_feedback_topics "
+            "where topic_key = ? and topic_label not like '% (renamed)'",
+            [renamed_topic],
+        ).fetchone()[0]
+
+    # Exactly the rebuilt day and the decided items were refreshed; the rest kept their rows.
+    assert refreshed == on_day_now | decided | {old_item}
+    assert labels[old_item] == "negative"
+    assert erased_rows == 0
+    assert stale_labels == 0
+
+    full = run_dbt(full_home, "build", "--exclude", "tag:per_day", "--full-refresh")
+    assert full.returncode == 0, full.stdout[-4000:]
+    assert _marts(warehouse) == _marts(full_home / "warehouse.duckdb")
+
+
+def test_a_run_with_nothing_new_refreshes_only_the_decided_items(home: Path) -> None:
+    warehouse = home / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        decided = {r[0] for r in con.execute("select item_id from raw.review_decisions").fetchall()}
+    before = _marts(warehouse)
+
+    rerun = run_dbt(home, "build", "--exclude", "tag:per_day")
+    assert rerun.returncode == 0, rerun.stdout[-4000:]
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        refreshed = {
+            r[0]
+            for r in con.execute(
+                "select item_id from marts.fct_feedback "
+                "where refreshed_at = (select max(refreshed_at) from marts.fct_feedback)"
+            ).fetchall()
+        }
+    assert refreshed == decided
+    assert _marts(warehouse) == before
