@@ -29,7 +29,9 @@
     Deletes every target row whose `partition_window_column` (config, default created_date)
     lies in the window, then inserts the freshly built rows, in the materialization's one
     transaction. Unlike delete+insert on a unique key, rows that disappeared from the source
-    in that window (an erased member's items) disappear from the target too (DESIGN rule 2).
+    in that window (an erased member's items) disappear from the target too (DESIGN rule 2);
+    with a `unique_key`, a row whose key comes in again from another day (an item whose date
+    was edited) is deleted from its old day as well.
     Plain DELETE + INSERT: portable to every adapter that runs the default materialization.
 -#}
 {% macro get_incremental_partition_window_sql(arg_dict) -%}
@@ -39,7 +41,11 @@
     {%- set dest_cols_csv = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
 
     delete from {{ target }}
-    where {{ in_partition_window(column) }};
+    where {{ in_partition_window(column) }}
+    {%- if config.get('unique_key') %}
+        -- an item whose date was edited at the source moves here from its old day
+        or {{ config.get('unique_key') }} in (select {{ config.get('unique_key') }} from {{ source }})
+    {%- endif %};
 
     insert into {{ target }} ({{ dest_cols_csv }})
     (

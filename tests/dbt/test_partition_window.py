@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -164,3 +165,37 @@ def test_replaying_every_day_one_by_one_gives_the_marts_of_a_full_build(home: Pa
 
     with duckdb.connect(warehouse, read_only=True) as con:
         assert _content(con) == full_build
+
+
+def test_an_item_moved_to_another_day_leaves_its_old_day(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warehouse = str(home / "warehouse.duckdb")
+    with duckdb.connect(warehouse) as con:
+        item, old_day = con.execute(
+            f"select item_id, created_date from {INCREMENTAL} order by created_date, item_id "
+            "limit 1"
+        ).fetchone()
+        new_day = str(old_day + timedelta(days=3))
+        # Ingest and enrichment have filed it under its new date (the source's date was edited).
+        for table in ("raw.feedback_items", "enriched.item_labels", "enriched.item_topics"):
+            con.execute(
+                f"update {table} set created_date = cast(? as date) where item_id = ?",
+                [new_day, item],
+            )
+        con.execute(
+            "update raw.feedback_items set created_at = cast(? as date) + interval 9 hour "
+            "where item_id = ?",
+            [new_day, item],
+        )
+
+    monkeypatch.setenv("PULSE_DBT_MIN_DATE", new_day)
+    monkeypatch.setenv("PULSE_DBT_MAX_DATE", new_day)
+    one_day = run_dbt(home, "build", "--select", "tag:per_day")
+    assert one_day.returncode == 0, one_day.stdout[-4000:]
+
+    with duckdb.connect(warehouse, read_only=True) as con:
+        days = con.execute(
+            f"select cast(created_date as varchar) from {INCREMENTAL} where item_id = ?", [item]
+        ).fetchall()
+    assert days == [(new_day,)]

@@ -304,11 +304,22 @@ def build_enrichment_assets(
                         failed += sum(r["status"] == "failed" for r in label_rows)
                         add_labels(label_rows)
                         add_topics(topic_rows)
+                # The window's rows, and those of its items still filed under another day (an
+                # item whose date was edited in iMIS has moved into this window).
                 labels_written = replace_rows(
-                    con, "enriched.item_labels", labels_file, delete_where=window, params=params
+                    con,
+                    "enriched.item_labels",
+                    labels_file,
+                    delete_where=f"({window}) or item_id in (select item_id from _replace_batch)",
+                    params=params,
                 )
                 topics_written = replace_rows(
-                    con, "enriched.item_topics", topics_file, delete_where=window, params=params
+                    con,
+                    "enriched.item_topics",
+                    topics_file,
+                    delete_where=f"({window}) or item_id in (select item_id from "
+                    f"enriched.item_labels where {window})",
+                    params=params * 2,
                 )
                 drift = _drift_check(con, start.date(), end.date())
         if missing:

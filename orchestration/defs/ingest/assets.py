@@ -85,7 +85,10 @@ def _write_window(
                 con,
                 "raw.feedback_items",
                 spool,
-                delete_where="source_name = ? and created_at >= ? and created_at < ?",
+                # An item whose date was edited in iMIS moves to its new day: its row on the
+                # old day goes too (item_id is the key; the old day keeps no stale copy).
+                delete_where="(source_name = ? and created_at >= ? and created_at < ?) "
+                "or item_id in (select item_id from _replace_batch)",
                 params=[source.name, start, end],
             )
             now = datetime.now(UTC).replace(tzinfo=None)

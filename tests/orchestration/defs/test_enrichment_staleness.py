@@ -1,5 +1,6 @@
 """A new prompt version marks enrichment stale in Dagster, and re-enriching sends to the model
-only the items whose cache key (text hash, model, prompt, taxonomy) changed."""
+only the items whose cache key (text hash, model, prompt, taxonomy) changed; an item whose date
+was edited at the source moves, labels and topics, to its new day."""
 
 from __future__ import annotations
 
@@ -105,3 +106,30 @@ def test_prompt_change_marks_enrichment_stale_and_resends_only_changed_keys(setu
     assert _sent(edited) == 1
     again = dg.materialize(new, resources=setup["resources"], partition_key=DAY, instance=instance)
     assert _sent(again) == 0
+
+
+def test_an_item_whose_date_was_edited_moves_with_its_labels_and_topics(setup):
+    assets = setup["assets"](builtin.PROMPT_VERSION)
+    resources = setup["resources"]
+    assert dg.materialize(assets, resources=resources, partition_key=DAY).success
+    # The source re-dates item s2 to the next day; that day runs while DAY still files it.
+    next_day = "2026-05-03"
+    rows = [
+        {"id": f"s{i}", "text": t, "channel": "survey",
+         "created_at": f"{next_day if i == 2 else DAY}T09:00:00"}
+        for i, t in enumerate(TEXTS)
+    ]  # fmt: skip
+    setup["export"].write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert dg.materialize(assets, resources=resources, partition_key=next_day).success
+
+    with resources["warehouse"].get().connect() as con:
+        labels = con.execute(
+            "select cast(created_date as varchar), count(*) from enriched.item_labels "
+            "where item_id = 'pilot:s2' group by 1"
+        ).fetchall()
+        topic_days = con.execute(
+            "select distinct cast(created_date as varchar) from enriched.item_topics "
+            "where item_id = 'pilot:s2'"
+        ).fetchall()
+    assert labels == [(next_day, 1)]
+    assert topic_days == [(next_day,)]

@@ -31,7 +31,8 @@ ROWS = [
 ]
 
 
-def test_sql_source_ingests_its_window_redacted_and_idempotently(tmp_path, monkeypatch):
+def _source_db(tmp_path, monkeypatch):
+    """The on-premise database with ROWS, the source's ingest asset, and its resources."""
     db = tmp_path / "imis.sqlite"
     with sqlite3.connect(db) as con:
         con.execute(
@@ -41,13 +42,18 @@ def test_sql_source_ingests_its_window_redacted_and_idempotently(tmp_path, monke
     monkeypatch.setenv("PULSE_TEST_SQL_URL", f"sqlite:///{db}")
     source = SqlSource.model_validate(SOURCE)
     asset = build_ingest_asset(source, dg.DailyPartitionsDefinition(start_date="2026-04-01"))
-    assert asset.key == dg.AssetKey(["raw", "feedback_items", "onprem_notes"])
     resources = {
         "warehouse": WarehouseResource(pulse_home=str(tmp_path)),
         "pii": PiiResource(
             pulse_home=str(tmp_path), hmac_secret="test", vocabulary_file=str(DEFAULT_VOCABULARY)
         ),
     }
+    return db, asset, resources
+
+
+def test_sql_source_ingests_its_window_redacted_and_idempotently(tmp_path, monkeypatch):
+    _, asset, resources = _source_db(tmp_path, monkeypatch)
+    assert asset.key == dg.AssetKey(["raw", "feedback_items", "onprem_notes"])
     # a day without items is a clean, empty success (and its checks pass)
     empty = dg.materialize([asset], resources=resources, partition_key="2026-04-05")
     assert empty.success
@@ -64,3 +70,19 @@ def test_sql_source_ingests_its_window_redacted_and_idempotently(tmp_path, monke
         ).fetchall()
     assert [r[:2] for r in rows] == [("1", "100201"), ("2", "100202")]
     assert "555-201-3344" not in rows[0][2] and "<PHONE_NUMBER_1>" in rows[0][2]
+
+
+def test_an_item_whose_date_was_edited_moves_to_its_new_day(tmp_path, monkeypatch):
+    db, asset, resources = _source_db(tmp_path, monkeypatch)
+    assert dg.materialize([asset], resources=resources, partition_key="2026-04-02").success
+    with sqlite3.connect(db) as con:  # staff re-date item 2 in iMIS
+        con.execute("UPDATE Activity SET TRANSACTION_DATE = '2026-04-03 10:00:00' WHERE SEQN = 2")
+
+    # Its new day is ingested while the old day still holds it: it moves, once.
+    assert dg.materialize([asset], resources=resources, partition_key="2026-04-03").success
+    with duckdb.connect(str(Paths(tmp_path).warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select source_key, cast(created_date as varchar) from raw.feedback_items "
+            "order by source_key"
+        ).fetchall()
+    assert rows == [("1", "2026-04-02"), ("2", "2026-04-03"), ("3", "2026-04-03")]
