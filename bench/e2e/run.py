@@ -1,7 +1,7 @@
 """End-to-end scale: the whole pipeline over a sandbox of N items, then one new day.
 
     .venv/bin/python -m bench.e2e.run [--items 100000] [--days 365] [--new-day-items 1000]
-                                      [--work-dir DIR] [--keep]
+                                      [--work-dir DIR] [--keep] [--more-days N]
 
 Generates the iMIS sandbox at N items (members N/20, 100 to 50,000), serves it on 127.0.0.1 in
 its own process, and runs `orchestration.cli pipeline` in a fresh PULSE_HOME: first the full
@@ -13,6 +13,10 @@ step events) and items/s over the run's items; per run the wall time of the whol
 process tree (sampled from /proc every 0.5 s, children summed: an upper bound, as pages shared
 after a fork count once per process). Progress: a line at each step and every 30 s. DuckDB runs
 with PULSE_DUCKDB_MEMORY_LIMIT (--memory-limit). Writes bench/results/e2e_<N>.md and .png.
+
+`--more-days N` resumes a work folder kept with `--keep`: no generation, no backfill; N more
+new days, each after the latest day its warehouse holds (a steady state: the first day after a
+code change also prepares that home's dbt manifest). Writes e2e_<N>_more_days.md and .png.
 """
 
 from __future__ import annotations
@@ -148,13 +152,14 @@ def gb(n: int) -> str:
     return f"{n / 1e9:.2f} GB"
 
 
-def start_sandbox(data_dir: Path, items: int, days: int, log_path: Path) -> tuple:
+def start_sandbox(data_dir: Path, items: int, days: int, log_path: Path, *extra_args: str) -> tuple:
     """The sandbox in its own process (its memory and CPU are not the pipeline's)."""
     with log_path.open("w") as log:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
             [sys.executable, "-m", "connectors.imis_sandbox", "--port", "0", "--data-dir",
              str(data_dir), "--seed", str(SEED), "--members", str(members_for(items)),
-             "--items", str(items), "--end-date", END.isoformat(), "--days", str(days)],
+             "--items", str(items), "--end-date", END.isoformat(), "--days", str(days),
+             *extra_args],
             cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True,
         )  # fmt: skip
     assert process.stdout is not None
@@ -309,7 +314,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", type=Path, help="default: a temporary folder")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--more-days", type=int, default=0,
+        help="resume --work-dir (kept with --keep): run this many more new days, no backfill",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.more_days:
+        return more_days(args)
 
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="pulse-bench-e2e-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -361,14 +372,63 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def more_days(args: argparse.Namespace) -> int:
+    """Run `args.more_days` further new days on a kept work folder's home and sandbox."""
+    import duckdb
+
+    if args.work_dir is None or not (args.work_dir / "home" / "warehouse.duckdb").exists():
+        raise SystemExit("--more-days needs --work-dir naming a folder a run kept with --keep")
+    work = args.work_dir
+    home, sandbox_dir = work / "home", work / "sandbox"
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        latest, history = con.execute(
+            "select max(created_date), count(*) from raw.feedback_items"
+        ).fetchone()
+    load_before = load_average()
+    sandbox, url = start_sandbox(
+        sandbox_dir, args.items, args.days, work / "sandbox.log", "--keep-appended-days"
+    )
+    runs = []
+    try:
+        env = pipeline_env(home, url, END - timedelta(days=args.days), args.memory_limit)
+        for n in range(1, args.more_days + 1):
+            day = latest + timedelta(days=n)
+            print(f"appending {args.new_day_items:,} items on {day} to the sandbox", flush=True)
+            append_day(sandbox_dir, day, args.new_day_items)
+            runs.append(run_pipeline(f"day {day}", day, day, env, work / f"day_{day}.log"))
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=30)
+    result_table = table(runs)
+    summary = "\n".join(
+        f"- {r.name}: {r.wall_s:.1f} s end to end (< 60 s: {'met' if r.wall_s < 60 else 'NOT met'}), "
+        f"dbt {r.stage_s.get('dbt build', 0):.1f} s, publish {r.stage_s.get('publish', 0):.1f} s, "
+        f"peak {gb(r.peak_rss)}"
+        for r in runs
+    )
+    print("\n" + result_table + "\n\n" + summary)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    md = args.out_dir / f"e2e_{args.items}_more_days.md"
+    md.write_text(
+        f"{datetime.now():%Y-%m-%d %H:%M}: {args.more_days} more day(s) of {args.new_day_items:,} "
+        f"items on {work} ({history:,} items in the warehouse before); "
+        f"DuckDB memory_limit {args.memory_limit}; {os.cpu_count()} cores.\n"
+        f"Load average (1 / 5 / 15 min) before {load_before}, after {load_average()}.\n\n"
+        f"{result_table}\n\n{summary}\n"
+    )
+    chart(runs, args.out_dir / f"e2e_{args.items}_more_days.png")
+    print(f"\nresults: {md}")
+    return 0
+
+
 def chart(runs: list[RunResult], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(runs), figsize=(11, 3.8))
-    for ax, run in zip(axes, runs, strict=True):
+    fig, axes = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 3.8), squeeze=False)
+    for ax, run in zip(axes[0], runs, strict=True):
         labels = [*STAGES, "other (start-up, planning, gaps)", "end to end"]
         other = sum(run.stage_s[o] for o in OVERHEADS)
         seconds = [run.stage_s.get(s, 0.0) for s in STAGES] + [other, run.wall_s]

@@ -24,6 +24,10 @@ def main(argv: list[str] | None = None) -> None:
         "--end-date", type=date.fromisoformat, default=None, help="YYYY-MM-DD; default today"
     )
     parser.add_argument("--days", type=int, default=365)
+    parser.add_argument(
+        "--keep-appended-days", action="store_true",
+        help="serve a data dir with appended days as it is (default: regenerate it)",
+    )  # fmt: skip
     parser.add_argument("--username", default="pulse")
     parser.add_argument("--password", default="pulse-sandbox")
     faults = parser.add_argument_group("fault injection")
@@ -35,7 +39,9 @@ def main(argv: list[str] | None = None) -> None:
     faults.add_argument("--write-saved-then-500-rate", type=float, default=0.0)
     faults.add_argument("--token-expiry-s", type=int, default=1799)
     faults.add_argument(
-        "--revoke-tokens-every-s", type=float, default=0.0,
+        "--revoke-tokens-every-s",
+        type=float,
+        default=0.0,
         help="revoke every token this often, as an app-pool restart does (0: never)",
     )
     faults.add_argument("--max-page-size", type=int, default=500)
@@ -46,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     server = SandboxServer(
         args.data_dir, port=args.port, host=args.host, seed=args.seed, members=args.members,
         items=args.items, end_date=args.end_date, days=args.days, username=args.username,
-        password=args.password,
+        password=args.password, keep_appended_days=args.keep_appended_days,
         faults=Faults(
             latency_ms=args.latency_ms, rate_429=args.rate_429, retry_after_s=args.retry_after_s,
             rate_5xx=args.rate_5xx, malformed_rate=args.malformed_rate,

@@ -102,13 +102,16 @@ def generate(
     items: int = 6000,
     end_date: date | None = None,
     days: int = 365,
+    keep_appended_days: bool = False,
 ) -> Path:
-    """Build (or reuse) the sandbox database in `data_dir`; returns the SQLite path."""
+    """Build (or reuse) the sandbox database in `data_dir`; returns the SQLite path. Days
+    appended to it (`append_day`) are dropped by a rebuild unless `keep_appended_days` (a
+    benchmark resuming a kept sandbox: the warehouse already holds those days' items)."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     params = Params(seed, members, items, (end_date or date.today()).isoformat(), days)
     db_path = data_dir / DB_NAME
-    if stored_params(db_path) == params:
+    if stored_params(db_path, keep_appended_days) == params:
         return db_path
     tmp_db, tmp_truth = db_path.with_suffix(".tmp"), data_dir / (GROUND_TRUTH_NAME + ".tmp")
     tmp_db.unlink(missing_ok=True)
@@ -129,7 +132,7 @@ def generate(
     return db_path
 
 
-def stored_params(db_path: Path) -> Params | None:
+def stored_params(db_path: Path, with_appended_days: bool = False) -> Params | None:
     if not db_path.exists():
         return None
     try:
@@ -138,7 +141,8 @@ def stored_params(db_path: Path) -> Params | None:
             appended = db.execute("SELECT 1 FROM meta WHERE key = 'appended'").fetchone()
     except sqlite3.DatabaseError:
         return None
-    if not row or appended:  # days appended since: the parameters no longer describe the data
+    # Days appended since: the parameters no longer describe the data (unless asked to keep them).
+    if not row or (appended and not with_appended_days):
         return None
     stored = json.loads(row[0])
     return Params(**stored) if stored.get("version") == DATA_VERSION else None

@@ -32,10 +32,12 @@ class SandboxServer:
         password: str = "pulse-sandbox",
         faults: Faults | None = None,
         host: str = "127.0.0.1",
+        keep_appended_days: bool = False,
     ):
         db_path = generate(
-            data_dir, seed=seed, members=members, items=items, end_date=end_date, days=days
-        )
+            data_dir, seed=seed, members=members, items=items, end_date=end_date, days=days,
+            keep_appended_days=keep_appended_days,
+        )  # fmt: skip
         self.sandbox = Sandbox(SandboxConfig(db_path, username, password, faults or Faults()))
         self.host = host
         # Bind the socket here so port 0 resolves to a real port before the thread starts.

@@ -130,6 +130,10 @@ def test_append_day_adds_new_items_on_that_day_and_keeps_the_history(tmp_path):
 def test_a_sandbox_with_appended_days_is_rebuilt_not_reused(tmp_path):
     path = generate(tmp_path, **PARAMS)
     append_day(tmp_path, date(2026, 6, 30), 30)
+    # A benchmark resuming a kept sandbox serves it as it stands, appended days included...
+    generate(tmp_path, **PARAMS, keep_appended_days=True)
+    assert sum(len(rows) for rows in item_keys(path).values()) == PARAMS["items"] + 30
+    # ...but by default the data goes back to what the parameters describe.
     generate(tmp_path, **PARAMS)
     assert sum(len(rows) for rows in item_keys(path).values()) == PARAMS["items"]
     assert not (tmp_path / "ground_truth_appended.jsonl").exists()
