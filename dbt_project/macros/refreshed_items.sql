@@ -9,6 +9,19 @@
     run re-run, or a run for other days all leave exactly what a full build would.
 -#}
 
+{#-
+    True when this run refreshes changed items only: the mart exists (is_incremental()) and
+    has refreshed_at. A mart an earlier version built without it is rebuilt whole, once.
+-#}
+{% macro refreshes_changed_items() -%}
+    {%- if not is_incremental() -%}
+        {%- do return(false) -%}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') -%}
+    {%- do return('refreshed_at' in columns | list) -%}
+{%- endmacro %}
+
+
 {#- The mart's latest refresh; the epoch when it has no rows yet (then every item is new). -#}
 {% macro latest_refresh() -%}
     coalesce(

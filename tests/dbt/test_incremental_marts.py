@@ -178,3 +178,30 @@ def test_a_run_with_nothing_new_refreshes_only_the_decided_items(home: Path) -> 
         }
     assert refreshed == decided
     assert _marts(warehouse) == before
+
+
+def test_marts_built_by_a_version_without_refresh_stamps_are_rebuilt_whole_once(
+    home: Path,
+) -> None:
+    warehouse = home / "warehouse.duckdb"
+    before = _marts(warehouse)
+    with duckdb.connect(str(warehouse)) as con:  # as an earlier version left them
+        for table, column in (
+            ("marts.fct_feedback_topics", "refreshed_at"),
+            ("marts.fct_feedback", "refreshed_at"),
+            ("intermediate.int_feedback_items_labelled", "built_at"),
+        ):
+            con.execute(f"alter table {table} drop column {column}")
+
+    upgraded = run_dbt(home, "build", "--exclude", "tag:per_day")
+    assert upgraded.returncode == 0, upgraded.stdout[-4000:]
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        stamps = {
+            table: con.execute(
+                f"select count(distinct refreshed_at), count(*) - count(refreshed_at) from {table}"
+            ).fetchone()
+            for table in ITEM_MARTS
+        }
+    assert stamps == {table: (1, 0) for table in ITEM_MARTS}  # every row, in one refresh
+    assert _marts(warehouse) == before

@@ -24,7 +24,7 @@ with
 items as (
 
     select * from {{ ref('int_feedback_items_labelled') }}
-    {% if is_incremental() %}
+    {% if refreshes_changed_items() %}
     where built_at > {{ latest_refresh() }}
         or item_id in (select item_id from {{ ref('int_review_decisions_latest') }})
     {% endif %}

@@ -21,7 +21,7 @@ with
 feedback as (
 
     select * from {{ ref('fct_feedback') }}
-    {% if is_incremental() %}
+    {% if refreshes_changed_items() %}
     where refreshed_at > {{ latest_refresh() }}
         or exists (
             -- a renamed (or removed) topic: every item takes the new label
