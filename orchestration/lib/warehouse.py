@@ -9,6 +9,7 @@ short while when another process holds the file, instead of failing at the first
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -281,34 +282,39 @@ def _to_arrow(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict]) 
 
 
 def publish_marts(warehouse: Warehouse, target: Path, schema: str = "marts") -> dict[str, int]:
-    """Copy every relation of `schema` into a new DuckDB file and swap it onto `target`.
+    """Copy every relation of `schema` into a DuckDB file and swap it onto `target`.
 
     Readers (the app, BI tools) only ever see a complete file: the copy is written beside the
     target, checkpointed, closed, and moved with `os.replace`, which is atomic on one
-    filesystem. Returns the row count of each published table.
+    filesystem. The copy starts from the file published last, so an item mart (one with
+    item_id and refreshed_at) only takes the rows dbt refreshed since (`_sync_item_mart`):
+    publishing a day costs that day, not the history. Every other mart is copied whole.
+    Returns the row count of each published table.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
+    if target.exists():
+        shutil.copyfile(target, tmp)
     counts: dict[str, int] = {}
     config = {"memory_limit": warehouse.memory_limit, "threads": warehouse.threads}
     con = duckdb.connect(str(tmp), config=config)
     try:
         source = str(warehouse.path).replace("'", "''")
         con.execute(f"attach '{source}' as source_warehouse (read_only)")
-        names = [
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables "
-                "where table_catalog = 'source_warehouse' and table_schema = ? order by 1",
-                [schema],
-            ).fetchall()
-        ]
+        names = _table_names(con, "source_warehouse", schema)
+        for stale in set(_table_names(con, _current_catalog(con), "main")) - set(names):
+            con.execute(f'drop table main."{stale}"')
         for name in names:
-            con.execute(
-                f'create table main."{name}" as select * from source_warehouse.{schema}."{name}"'
-            )
-            counts[name] = scalar(con, f'select count(*) from main."{name}"')
+            published, fresh = f'main."{name}"', f'source_warehouse.{schema}."{name}"'
+            columns = _column_names(con, fresh)
+            if {"item_id", "refreshed_at"} <= set(columns) and _column_names(
+                con, published
+            ) == columns:
+                _sync_item_mart(con, published, fresh)
+            else:
+                con.execute(f"create or replace table {published} as select * from {fresh}")
+            counts[name] = scalar(con, f"select count(*) from {published}")
         con.execute("detach source_warehouse")
         con.execute("checkpoint")
     finally:
@@ -317,3 +323,45 @@ def publish_marts(warehouse: Warehouse, target: Path, schema: str = "marts") -> 
         os.fsync(handle.fileno())
     os.replace(tmp, target)
     return counts
+
+
+def _sync_item_mart(con: duckdb.DuckDBPyConnection, published: str, fresh: str) -> None:
+    """Make `published` equal `fresh` by moving only what dbt refreshed since the last publish.
+
+    A published row stays while the warehouse holds its item at the same refresh (refreshed_at);
+    an item refreshed since, or gone, loses its rows; the rows refreshed after the published
+    ones go in. dbt replaces an item's rows in one refresh, so nothing else can differ."""
+    con.execute("begin transaction")
+    published_until = scalar(con, f"select max(refreshed_at) from {published}")
+    con.execute(
+        f"delete from {published} as p where not exists (select 1 from {fresh} as f "
+        "where f.item_id = p.item_id and f.refreshed_at = p.refreshed_at)"
+    )
+    con.execute(
+        f"insert into {published} select * from {fresh} "
+        "where refreshed_at > coalesce(?, timestamp '1900-01-01')",
+        [published_until],
+    )
+    con.execute("commit")
+
+
+def _table_names(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_catalog = ? and table_schema = ? order by 1",
+            [catalog, schema],
+        ).fetchall()
+    ]
+
+
+def _column_names(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    try:
+        return [r[0] for r in con.execute(f"describe {table}").fetchall()]
+    except duckdb.CatalogException:  # not published yet
+        return []
+
+
+def _current_catalog(con: duckdb.DuckDBPyConnection) -> str:
+    return str(scalar(con, "select current_database()"))
