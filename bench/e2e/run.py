@@ -15,8 +15,10 @@ after a fork count once per process). Progress: a line at each step and every 30
 with PULSE_DUCKDB_MEMORY_LIMIT (--memory-limit). Writes bench/results/e2e_<N>.md and .png.
 
 `--more-days N` resumes a work folder kept with `--keep`: no generation, no backfill; N more
-new days, each after the latest day its warehouse holds (a steady state: the first day after a
-code change also prepares that home's dbt manifest). Writes e2e_<N>_more_days.md and .png.
+new days, each after the latest day its warehouse holds, or with `--rerun-latest` that latest
+day N times (nothing appended; a day stays in the sandbox for good). The first run after a code
+change may also prepare that home's dbt manifest or rebuild a mart whose schema changed: read
+the later runs for the steady state. Writes e2e_<N>_more_days.md and .png.
 """
 
 from __future__ import annotations
@@ -318,6 +320,10 @@ def main(argv: list[str] | None = None) -> int:
         "--more-days", type=int, default=0,
         help="resume --work-dir (kept with --keep): run this many more new days, no backfill",
     )  # fmt: skip
+    parser.add_argument(
+        "--rerun-latest", action="store_true",
+        help="with --more-days: run the latest day again instead, appending nothing",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.more_days:
         return more_days(args)
@@ -352,23 +358,15 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work)
     load_after = load_average()
 
-    runs = [backfill, day]
-    result_table = table(runs)
-    summary = goals(backfill, day)
-    print("\n" + result_table + "\n\n" + summary)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    md = args.out_dir / f"e2e_{args.items}.md"
-    md.write_text(
+    heading = (
         f"{datetime.now():%Y-%m-%d %H:%M}: {args.items:,} items over {args.days} days "
         f"({members:,} members, seed {SEED}), then {args.new_day_items:,} new items on {END}; "
         f"built-in model; DuckDB memory_limit {args.memory_limit}; {os.cpu_count()} cores; "
         f"sandbox data ready in {generate_s:.0f} s (generated, or reused from the work folder; "
         f"not counted).\n"
-        f"Load average (1 / 5 / 15 min) before {load_before}, after {load_after}.\n\n"
-        f"{result_table}\n\n{summary}\n"
+        f"Load average (1 / 5 / 15 min) before {load_before}, after {load_after}."
     )
-    chart(runs, args.out_dir / f"e2e_{args.items}.png")
-    print(f"\nresults: {md}")
+    report([backfill, day], goals(backfill, day), heading, args.out_dir / f"e2e_{args.items}")
     return 0
 
 
@@ -392,33 +390,40 @@ def more_days(args: argparse.Namespace) -> int:
     try:
         env = pipeline_env(home, url, END - timedelta(days=args.days), args.memory_limit)
         for n in range(1, args.more_days + 1):
-            day = latest + timedelta(days=n)
-            print(f"appending {args.new_day_items:,} items on {day} to the sandbox", flush=True)
-            append_day(sandbox_dir, day, args.new_day_items)
-            runs.append(run_pipeline(f"day {day}", day, day, env, work / f"day_{day}.log"))
+            day = latest if args.rerun_latest else latest + timedelta(days=n)
+            if not args.rerun_latest:
+                print(f"appending {args.new_day_items:,} items on {day} to the sandbox", flush=True)
+                append_day(sandbox_dir, day, args.new_day_items)
+            name = f"day {day} (run {n})"
+            runs.append(run_pipeline(name, day, day, env, work / f"day_{day}_{n}.log"))
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=30)
-    result_table = table(runs)
     summary = "\n".join(
         f"- {r.name}: {r.wall_s:.1f} s end to end (< 60 s: {'met' if r.wall_s < 60 else 'NOT met'}), "
         f"dbt {r.stage_s.get('dbt build', 0):.1f} s, publish {r.stage_s.get('publish', 0):.1f} s, "
         f"peak {gb(r.peak_rss)}"
         for r in runs
     )
-    print("\n" + result_table + "\n\n" + summary)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    md = args.out_dir / f"e2e_{args.items}_more_days.md"
-    md.write_text(
+    heading = (
         f"{datetime.now():%Y-%m-%d %H:%M}: {args.more_days} more day(s) of {args.new_day_items:,} "
         f"items on {work} ({history:,} items in the warehouse before); "
         f"DuckDB memory_limit {args.memory_limit}; {os.cpu_count()} cores.\n"
-        f"Load average (1 / 5 / 15 min) before {load_before}, after {load_average()}.\n\n"
-        f"{result_table}\n\n{summary}\n"
+        f"Load average (1 / 5 / 15 min) before {load_before}, after {load_average()}."
     )
-    chart(runs, args.out_dir / f"e2e_{args.items}_more_days.png")
-    print(f"\nresults: {md}")
+    report(runs, summary, heading, args.out_dir / f"e2e_{args.items}_more_days")
     return 0
+
+
+def report(runs: list[RunResult], summary: str, heading: str, stem: Path) -> None:
+    """Print the table and summary; write them under `heading` to <stem>.md, the chart to .png."""
+    result_table = table(runs)
+    print("\n" + result_table + "\n\n" + summary)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    md = stem.with_suffix(".md")
+    md.write_text(f"{heading}\n\n{result_table}\n\n{summary}\n")
+    chart(runs, stem.with_suffix(".png"))
+    print(f"\nresults: {md}")
 
 
 def chart(runs: list[RunResult], path: Path) -> None:

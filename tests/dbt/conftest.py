@@ -8,6 +8,7 @@ folder on sys.path.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -38,3 +39,13 @@ def con(built: dict):
     connection = duckdb.connect(str(built["home"] / "warehouse.duckdb"), read_only=True)
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def home(built: dict, tmp_path: Path) -> Path:
+    """A private copy of the session's fully built warehouse."""
+    assert built["result"].returncode == 0, built["result"].stdout[-4000:]
+    home = tmp_path / "pulse_home"
+    home.mkdir()
+    shutil.copyfile(built["home"] / "warehouse.duckdb", home / "warehouse.duckdb")
+    return home

@@ -37,14 +37,13 @@ def _marts(warehouse: Path) -> dict[str, list[tuple]]:
         return {table: _rows(con, table) for table in tables}
 
 
-@pytest.fixture
-def home(built: dict, tmp_path: Path) -> Path:
-    """A private copy of the session's fully built warehouse."""
-    assert built["result"].returncode == 0, built["result"].stdout[-4000:]
-    home = tmp_path / "pulse_home"
-    home.mkdir()
-    shutil.copyfile(built["home"] / "warehouse.duckdb", home / "warehouse.duckdb")
-    return home
+def _latest_refresh(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The items fct_feedback's latest refresh rebuilt."""
+    sql = (
+        "select item_id from marts.fct_feedback "
+        "where refreshed_at = (select max(refreshed_at) from marts.fct_feedback)"
+    )
+    return {r[0] for r in con.execute(sql).fetchall()}
 
 
 def test_a_one_day_run_refreshes_that_day_and_decided_items_and_equals_a_full_rebuild(
@@ -117,13 +116,7 @@ def test_a_one_day_run_refreshes_that_day_and_decided_items_and_equals_a_full_re
     assert "PASS unique_fct_feedback_item_id" in _ANSI.sub("", incremental.stdout)
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        refreshed = {
-            r[0]
-            for r in con.execute(
-                "select item_id from marts.fct_feedback "
-                "where refreshed_at = (select max(refreshed_at) from marts.fct_feedback)"
-            ).fetchall()
-        }
+        refreshed = _latest_refresh(con)
         on_day_now = {
             r[0]
             for r in con.execute(
@@ -169,13 +162,7 @@ def test_a_run_with_nothing_new_refreshes_only_the_decided_items(home: Path) -> 
     assert rerun.returncode == 0, rerun.stdout[-4000:]
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        refreshed = {
-            r[0]
-            for r in con.execute(
-                "select item_id from marts.fct_feedback "
-                "where refreshed_at = (select max(refreshed_at) from marts.fct_feedback)"
-            ).fetchall()
-        }
+        refreshed = _latest_refresh(con)
     assert refreshed == decided
     assert _marts(warehouse) == before
 

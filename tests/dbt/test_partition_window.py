@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -58,16 +57,6 @@ def _content(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
         rows = con.execute(f"select {', '.join(columns)} from {table}").fetchall()
         content[table] = sorted(rows, key=repr)
     return content
-
-
-@pytest.fixture
-def home(built: dict, tmp_path: Path) -> Path:
-    """A private copy of the session's fully built warehouse."""
-    assert built["result"].returncode == 0, built["result"].stdout[-4000:]
-    home = tmp_path / "pulse_home"
-    home.mkdir()
-    shutil.copyfile(built["home"] / "warehouse.duckdb", home / "warehouse.duckdb")
-    return home
 
 
 def test_a_one_day_run_replaces_that_day_only_and_tests_only_that_day(
