@@ -6,8 +6,9 @@ applies a sidebar filter (the URL query string follows), downloads the board rep
 corrects one review item's sentiment, runs the pipeline again for that item's day and checks
 the decision reached marts.duckdb (the corrected label shown, the model's label kept).
 
-Needs /usr/bin/chromium (CI: `apt-get update && apt-get install -y chromium`); skipped with that
-reason when it is missing. playwright's own browser download is never used.
+Needs /usr/bin/chromium, which `make test-slow` installs (`apt-get install -y chromium`); without
+it the test fails, saying so, before any pipeline runs. playwright's own browser download is
+never used. Marked slow: `make test` deselects it.
 """
 
 from __future__ import annotations
@@ -26,22 +27,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from playwright.sync_api import Page, expect, sync_playwright
 
+from app.access import hash_password
+from connectors.imis_sandbox import SandboxServer
+from orchestration.cli import prepare_environment, run_pipeline
 from tests.conftest import PIPELINE_ENV_VARS
 
 CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed (/usr/bin/chromium is missing): "
-        "apt-get update && apt-get install -y chromium",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-from app.access import hash_password  # noqa: E402
-from connectors.imis_sandbox import SandboxServer  # noqa: E402
-from orchestration.cli import prepare_environment, run_pipeline  # noqa: E402
 
 pytestmark = pytest.mark.slow  # ~5-8 min on 2 shared cores, mostly the pipeline runs
 
@@ -167,12 +160,22 @@ def app_url(pipeline_home: dict, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 @pytest.fixture(scope="module")
-def page(app_url: str) -> Iterator[Page]:
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            "Debian's chromium is not installed (/usr/bin/chromium is missing): `make test-slow` "
+            "installs it (apt-get update && apt-get install -y chromium)"
+        )
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def page(chromium: Path, app_url: str) -> Iterator[Page]:
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
         context = playwright.chromium.launch_persistent_context(
             profile,
-            executable_path=str(CHROMIUM),
+            executable_path=str(chromium),
             headless=True,
             args=CHROMIUM_ARGS,
             viewport={"width": 1440, "height": 1100},
