@@ -303,7 +303,8 @@ def publish_marts(warehouse: Warehouse, target: Path, schema: str = "marts") -> 
         source = str(warehouse.path).replace("'", "''")
         con.execute(f"attach '{source}' as source_warehouse (read_only)")
         names = _table_names(con, "source_warehouse", schema)
-        for stale in set(_table_names(con, _current_catalog(con), "main")) - set(names):
+        published_names = _table_names(con, str(scalar(con, "select current_database()")), "main")
+        for stale in set(published_names) - set(names):
             con.execute(f'drop table main."{stale}"')
         for name in names:
             published, fresh = f'main."{name}"', f'source_warehouse.{schema}."{name}"'
@@ -330,8 +331,8 @@ def _sync_item_mart(con: duckdb.DuckDBPyConnection, published: str, fresh: str) 
 
     A published row stays while the warehouse holds its item at the same refresh (refreshed_at);
     an item refreshed since, or gone, loses its rows; the rows refreshed after the published
-    ones go in. dbt replaces an item's rows in one refresh, so nothing else can differ."""
-    con.execute("begin transaction")
+    ones go in. dbt replaces an item's rows in one refresh, so nothing else can differ. (No
+    transaction of its own: a failure discards the whole new file.)"""
     published_until = scalar(con, f"select max(refreshed_at) from {published}")
     con.execute(
         f"delete from {published} as p where not exists (select 1 from {fresh} as f "
@@ -342,7 +343,6 @@ def _sync_item_mart(con: duckdb.DuckDBPyConnection, published: str, fresh: str) 
         "where refreshed_at > coalesce(?, timestamp '1900-01-01')",
         [published_until],
     )
-    con.execute("commit")
 
 
 def _table_names(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> list[str]:
@@ -358,10 +358,6 @@ def _table_names(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> l
 
 def _column_names(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     try:
-        return [r[0] for r in con.execute(f"describe {table}").fetchall()]
+        return _table_schema(con, table).names
     except duckdb.CatalogException:  # not published yet
         return []
-
-
-def _current_catalog(con: duckdb.DuckDBPyConnection) -> str:
-    return str(scalar(con, "select current_database()"))
