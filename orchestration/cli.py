@@ -54,10 +54,6 @@ def prepare_environment(env: dict[str, str]) -> Settings:
     if not instance_yaml.exists() or instance_yaml.read_bytes() != INSTANCE_CONFIG.read_bytes():
         shutil.copyfile(INSTANCE_CONFIG, instance_yaml)
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
-    # dagster-dbt's manifest preparer runs `dbt` from PATH: make it this environment's dbt.
-    bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in env.get("PATH", "").split(os.pathsep):
-        env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     if not env.get("PULSE_HMAC_SECRET"):
         env["PULSE_HMAC_SECRET"] = _local_secret(settings.paths.pii_dir / "hmac_secret")

@@ -10,8 +10,6 @@ import pytest
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
-# dagster-dbt's manifest preparer calls `dbt` from PATH; make it this venv's dbt.
-os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 PIPELINE_ENV_VARS = (
     "PULSE_HOME",

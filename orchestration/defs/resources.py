@@ -5,11 +5,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 from pydantic import Field
 
 from connectors.imis import ImisClient
-from orchestration.defs.transform.project import DBT_EXECUTABLE, dbt_project
+from orchestration.defs.transform.dbt_cli import DBT_EXECUTABLE, PulseDbtCliResource
+from orchestration.defs.transform.project import dbt_project
 from orchestration.lib.app_state import AppState
 from orchestration.lib.config import Paths
 from orchestration.lib.enrichment.base import Enricher
@@ -138,6 +138,6 @@ def resources() -> dg.Definitions:
                 params=s.model_params,
                 budget_usd=s.model_budget_usd,
             ),
-            "dbt": DbtCliResource(project_dir=dbt_project(), dbt_executable=DBT_EXECUTABLE),
+            "dbt": PulseDbtCliResource(project_dir=dbt_project(), dbt_executable=DBT_EXECUTABLE),
         }
     )

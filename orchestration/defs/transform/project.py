@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from functools import cache
 from pathlib import Path
 
@@ -10,10 +9,9 @@ from dagster_dbt import DbtProject
 
 from orchestration.lib.config import REPO_ROOT, paths
 
+from .dbt_cli import PulseProjectPreparer
+
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
-# dbt is installed in the same environment as dagster; its PATH may not include that venv
-# (a scheduler, an IDE), so the executable is named explicitly.
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
 
 def manifest_is_stale(project: DbtProject) -> bool:
@@ -52,8 +50,8 @@ def _project_with_target(target: Path) -> DbtProject:
     project = DbtProject(
         project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=target
     )
-    # `dagster dev` re-parses on start (prepare_if_dev); elsewhere the manifest is prepared
-    # when it is missing or older than the project's files, so it never goes stale.
-    if project.preparer and manifest_is_stale(project):
-        project.preparer.prepare(project)
+    # Prepared here whenever it is missing or older than the project's files (so never stale,
+    # under `dagster dev` or not), by a preparer that never runs `dbt --version` (dbt_cli.py).
+    if manifest_is_stale(project):
+        PulseProjectPreparer().prepare(project)
     return project
