@@ -60,7 +60,7 @@ def _asset_specs(definitions: dg.Definitions) -> dict[dg.AssetKey, dg.AssetSpec]
     return {spec.key: spec for spec in definitions.resolve_all_asset_specs()}
 
 
-def test_default_definitions_hold_the_whole_graph(pulse_env):
+def test_default_definitions_hold_the_whole_graph(definitions_env):
     definitions = defs()
     specs = _asset_specs(definitions)
     graph = definitions.resolve_asset_graph()
@@ -98,7 +98,9 @@ def test_default_definitions_hold_the_whole_graph(pulse_env):
     }
 
 
-def test_every_warehouse_writer_is_in_the_duckdb_pool_and_partitioned_assets_run_as_one(pulse_env):
+def test_every_warehouse_writer_is_in_the_duckdb_pool_and_partitioned_assets_run_as_one(
+    definitions_env,
+):
     definitions = defs()
     graph = definitions.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
@@ -113,7 +115,7 @@ def test_every_warehouse_writer_is_in_the_duckdb_pool_and_partitioned_assets_run
             assert assets_def.backfill_policy == dg.BackfillPolicy.single_run(), key
 
 
-def test_per_day_dbt_models_are_partitioned_and_the_rest_run_once_after_them(pulse_env):
+def test_per_day_dbt_models_are_partitioned_and_the_rest_run_once_after_them(definitions_env):
     definitions = defs()
     graph = definitions.resolve_asset_graph()
     dbt_keys = {dg.AssetKey(list(model)) for model in DBT_MODELS}
@@ -140,7 +142,7 @@ def test_per_day_dbt_models_are_partitioned_and_the_rest_run_once_after_them(pul
     assert {"member_pulse_dbt_per_day", "member_pulse_dbt"} <= set(job.graph.node_names())
 
 
-def test_no_dbt_test_reads_models_of_both_dbt_sets(pulse_env):
+def test_no_dbt_test_reads_models_of_both_dbt_sets(definitions_env):
     """A test reading a per-day and an unpartitioned model would run in one dbt op while its
     asset check belongs to the other (or before the model it reads is rebuilt)."""
     manifest = json.loads(dbt_project().manifest_path.read_text())
@@ -156,7 +158,7 @@ def test_no_dbt_test_reads_models_of_both_dbt_sets(pulse_env):
             assert models <= per_day or not models & per_day, uid
 
 
-def test_partitions_follow_the_configured_start_date_and_time_zone(pulse_env, monkeypatch):
+def test_partitions_follow_the_configured_start_date_and_time_zone(definitions_env, monkeypatch):
     monkeypatch.setenv("PULSE_START_DATE", "2026-02-01")
     monkeypatch.setenv("IMIS_TIMEZONE", "America/Chicago")
     specs = _asset_specs(defs())
@@ -166,7 +168,7 @@ def test_partitions_follow_the_configured_start_date_and_time_zone(pulse_env, mo
     assert partitions.timezone == "America/Chicago"
 
 
-def test_file_only_configuration_has_no_imis_assets(pulse_env, tmp_path, monkeypatch):
+def test_file_only_configuration_has_no_imis_assets(definitions_env, tmp_path, monkeypatch):
     sources = tmp_path / "sources.yaml"
     sources.write_text(
         "sources:\n"
@@ -186,7 +188,7 @@ def test_file_only_configuration_has_no_imis_assets(pulse_env, tmp_path, monkeyp
     assert "ingest_reconciliation" not in {s.name for s in defs().sensors}
 
 
-def test_a_broken_sources_file_fails_loading_with_its_name(pulse_env, tmp_path, monkeypatch):
+def test_a_broken_sources_file_fails_loading_with_its_name(definitions_env, tmp_path, monkeypatch):
     sources = tmp_path / "broken.yaml"
     sources.write_text("sources:\n  - {name: x, kind: ftp}\n")
     monkeypatch.setenv("PULSE_SOURCES", str(sources))
@@ -199,7 +201,7 @@ def test_a_broken_sources_file_fails_loading_with_its_name(pulse_env, tmp_path, 
     assert any("broken.yaml" in message and "kind" in message for message in chain)
 
 
-def test_dg_check_defs_passes(pulse_env):
+def test_dg_check_defs_passes(definitions_env):
     """The same check a data engineer runs: `dg check defs` loads the project from pyproject."""
     import os
     import subprocess
@@ -219,7 +221,7 @@ def test_dg_check_defs_passes(pulse_env):
     assert "All definitions loaded successfully" in result.stdout + result.stderr
 
 
-def test_dbt_tests_are_asset_checks_on_the_models_they_test(pulse_env):
+def test_dbt_tests_are_asset_checks_on_the_models_they_test(definitions_env):
     graph = defs().resolve_asset_graph()
     checks = {(key.asset_key.path[-1], key.name) for key in graph.asset_check_keys}
     assert ("fct_feedback", "unique_fct_feedback_item_id") in checks

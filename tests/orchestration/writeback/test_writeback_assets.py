@@ -24,7 +24,7 @@ CASES = dg.AssetKey(["writeback", "follow_up_cases"])
 ITEMS = dg.AssetKey(["writeback", "items"])
 
 
-def test_write_back_is_absent_unless_enabled_and_pooled_when_it_is(pulse_env, monkeypatch):
+def test_write_back_is_absent_unless_enabled_and_pooled_when_it_is(definitions_env, monkeypatch):
     from orchestration.definitions import defs
     from orchestration.defs.writeback.assets import writeback_defs
 
