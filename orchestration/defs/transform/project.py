@@ -16,10 +16,14 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
 def manifest_is_stale(project: DbtProject) -> bool:
     """True when the manifest or dbt's saved parse (partial_parse.msgpack, which every dbt run
-    of the assets starts from) is missing, or older than any model, macro, test or config
-    file: `dbt parse` then runs (10-20 s); otherwise a run starts straight away."""
+    of the assets starts from) is missing, was prepared for another place, or is older than any
+    model, macro, test or config file: `dbt parse` then runs (10-20 s); otherwise a run starts
+    straight away."""
     saved = [project.manifest_path, partial_parse_path(project)]
     if not all(path.exists() for path in saved):
+        return True
+    stamp = prepared_for_path(project)
+    if not stamp.exists() or stamp.read_text() != prepared_for(project):
         return True
     built = min(path.stat().st_mtime for path in saved)
     sources = (
@@ -29,6 +33,20 @@ def manifest_is_stale(project: DbtProject) -> bool:
         and not {"target", "logs", "dbt_packages"} & set(path.relative_to(DBT_PROJECT_DIR).parts)
     )
     return any(path.stat().st_mtime > built for path in sources)
+
+
+def prepared_for(project: DbtProject) -> str:
+    """Where a saved parse belongs. dbt throws a saved parse away, and parses the whole project
+    on every call, when the profile's warehouse path differs from the one it was saved with: a
+    home copied, moved or restored from a backup elsewhere keeps files that look fresh but no
+    longer fit. The target folder lives in the home, so its path names the home; the project
+    folder names the checkout (the seeds' paths)."""
+    target = (project.project_dir / project.target_path).resolve()
+    return f"{project.project_dir.resolve()}\n{target}\n"
+
+
+def prepared_for_path(project: DbtProject) -> Path:
+    return project.project_dir / project.target_path / "prepared_for.txt"
 
 
 def partial_parse_path(project: DbtProject) -> Path:
@@ -54,4 +72,5 @@ def _project_with_target(target: Path) -> DbtProject:
     # under `dagster dev` or not), by a preparer that never runs `dbt --version` (dbt_cli.py).
     if manifest_is_stale(project):
         PulseProjectPreparer().prepare(project)
+        prepared_for_path(project).write_text(prepared_for(project))
     return project
