@@ -46,11 +46,16 @@ class PulseDbtCliResource(DbtCliResource):
 
 
 class PulseProjectPreparer(DagsterDbtProjectPreparer):
-    """dagster-dbt's preparer (`dbt parse` under its cross-process lock, seeds re-read at run
-    time), running dbt through `PulseDbtCliResource`."""
+    """dagster-dbt's preparer (`dbt parse` under its cross-process lock), running dbt through
+    `PulseDbtCliResource`.
+
+    dagster-dbt's own preparer then marks every seed changed in the saved parse, in case the
+    project is moved after preparing (a seed's parse holds its absolute path). That makes every
+    later dbt call re-parse the seed and rebuild the manifest around it: 1.5-2 s per call. Here a
+    saved parse is prepared for one place, and re-prepared when the project or the home moves
+    (`prepared_for` in project.py), so the saved parse is kept as dbt wrote it."""
 
     def _prepare_manifest(self, project: DbtProject) -> None:
         PulseDbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
             self._prepare_project_cli_args, target_path=project.target_path
         ).wait()
-        self._invalidate_seeds_in_partial_parse(project)

@@ -1,10 +1,11 @@
 """The dbt CLI resource never runs `dbt --version` (a dbt start-up, and a call to the package index) and
 opens no adapter handle in the step's process; the preparer parses a new home's project the same
-way."""
+way, and a dbt run then starts from that saved parse without parsing anything again."""
 
 from __future__ import annotations
 
 import inspect
+import json
 
 import pytest
 from dagster_dbt import DbtCliResource
@@ -31,19 +32,27 @@ def spawned(monkeypatch: pytest.MonkeyPatch) -> list:
     return calls
 
 
-def test_a_new_home_is_parsed_and_dbt_runs_without_asking_its_version(pulse_env, spawned):
+def test_a_new_home_is_parsed_and_dbt_runs_without_asking_its_version(
+    pulse_env, spawned, monkeypatch
+):
     project = dbt_project()  # a new home: the preparer runs `dbt parse` into its target folder
     assert project.manifest_path.exists()
     assert (project.target_path / "partial_parse.msgpack").exists()
 
+    # as the assets run dbt: the saved parse is copied from DBT_TARGET_PATH into the call's folder
+    monkeypatch.setenv("DBT_TARGET_PATH", str(project.target_path))
+    run_folder = project.target_path / "ls-run"
     invocation = PulseDbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
-        ["ls", "--select", "fct_feedback", "--output", "name"], target_path=project.target_path
+        ["ls", "--select", "fct_feedback", "--output", "name"], target_path=run_folder
     )
     messages = [event.raw_event["info"]["msg"] for event in invocation.stream_raw_events()]
     assert invocation.is_successful()
     assert "fct_feedback" in messages
     assert invocation.adapter is None
     assert spawned == []
+    # the call started from the saved parse as prepared: nothing parsed again, not even a seed
+    logged = {json.loads(line)["info"]["name"] for line in (run_folder / "dbt.log").open()}
+    assert not logged & {"UnableToPartialParse", "PartialParsingFile"}, logged
 
 
 def test_the_cli_version_is_the_installed_dbt_core(spawned):
