@@ -3,11 +3,11 @@
 dagster-dbt's `DbtCliResource.cli()` (which its preparer's `dbt parse` uses too) does two things
 before it starts dbt:
 
-- it runs `dbt --version` once per resource, to tell dbt Core from the Fusion engine. That is a
-  whole dbt start-up (3-6 s on 2 cores), and dbt's `--version` also asks the package index for the latest
-  release: an outbound call the pipeline must never make (it runs with loopback only). The
-  executable is this environment's dbt Core (`DBT_EXECUTABLE`), so its version is the installed
-  package's.
+- it runs `dbt --version` once per resource, to tell dbt Core from the Fusion engine. That is
+  a whole dbt start-up (3-6 s on 2 cores), and dbt's `--version` also asks the package index
+  for the latest release: an outbound call the pipeline must never make (it runs with loopback
+  only). The executable is this environment's dbt Core (`DBT_EXECUTABLE`), so its version is
+  the installed package's.
 - it opens a handle to the dbt adapter in the step's own process (loading every macro, 1-2 s per
   call), used only by `fetch_row_counts()` and `fetch_column_metadata()`, which these assets do
   not call.
