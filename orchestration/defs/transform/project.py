@@ -41,17 +41,20 @@ def prepared_for(project: DbtProject) -> str:
     home copied, moved or restored from a backup elsewhere keeps files that look fresh but no
     longer fit. The target folder lives in the home, so its path names the home; the project
     folder names the checkout (the seeds' paths)."""
-    target = (project.project_dir / project.target_path).resolve()
-    return f"{project.project_dir.resolve()}\n{target}\n"
+    return f"{project.project_dir.resolve()}\n{target_dir(project).resolve()}\n"
 
 
 def prepared_for_path(project: DbtProject) -> Path:
-    return project.project_dir / project.target_path / "prepared_for.txt"
+    return target_dir(project) / "prepared_for.txt"
 
 
 def partial_parse_path(project: DbtProject) -> Path:
     """dbt's saved parse, which dagster-dbt copies into each run's own target folder."""
-    return project.project_dir / project.target_path / "partial_parse.msgpack"
+    return target_dir(project) / "partial_parse.msgpack"
+
+
+def target_dir(project: DbtProject) -> Path:
+    return project.project_dir / project.target_path
 
 
 def dbt_project() -> DbtProject:
@@ -68,8 +71,8 @@ def _project_with_target(target: Path) -> DbtProject:
     project = DbtProject(
         project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=target
     )
-    # Prepared here whenever it is missing or older than the project's files (so never stale,
-    # under `dagster dev` or not), by a preparer that never runs `dbt --version` (dbt_cli.py).
+    # Prepared here whenever `manifest_is_stale` says so (under `dagster dev` or not), by a
+    # preparer that never runs `dbt --version` (dbt_cli.py).
     if manifest_is_stale(project):
         PulseProjectPreparer().prepare(project)
         prepared_for_path(project).write_text(prepared_for(project))

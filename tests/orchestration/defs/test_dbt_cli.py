@@ -1,6 +1,7 @@
-"""The dbt CLI resource never runs `dbt --version` (a dbt start-up, and a call to the package index) and
-opens no adapter handle in the step's process; the preparer parses a new home's project the same
-way, and a dbt run then starts from that saved parse without parsing anything again."""
+"""The dbt CLI resource never runs `dbt --version` (a dbt start-up, and a call to the package
+index) and opens no adapter handle in the step's process; the preparer parses a new home's
+project the same way, and a dbt run then starts from that saved parse without parsing anything
+again."""
 
 from __future__ import annotations
 
