@@ -19,6 +19,7 @@ if _REPO_ROOT not in sys.path:
 import duckdb  # noqa: E402
 import pytest  # noqa: E402
 
+from tests.conftest import emptied_except  # noqa: E402
 from tests.warehouse_fixtures import run_dbt, seed_scenarios, seed_warehouse  # noqa: E402
 
 N_ITEMS = 80
@@ -54,10 +55,6 @@ def home(built: dict, _private_home: Path) -> Path:
     its saved parse on the warehouse path, so the tests after the first reuse that parse instead
     of parsing the whole project again (15-25 s each)."""
     assert built["result"].returncode == 0, built["result"].stdout[-4000:]
-    home = _private_home
-    home.mkdir(parents=True, exist_ok=True)
-    for entry in home.iterdir():
-        if entry.name != "dbt_target":
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    home = emptied_except(_private_home, keep="dbt_target")
     shutil.copyfile(built["home"] / "warehouse.duckdb", home / "warehouse.duckdb")
     return home

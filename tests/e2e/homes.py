@@ -8,16 +8,24 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lib.config import Paths
 from tests.conftest import PIPELINE_ENV_VARS
 
 # Stamped with the time of the run that wrote them, not derived from the data.
 RUN_TIME_COLUMNS = {"enriched_at", "ingested_at", "synced_at", "published_at", "refreshed_at"}
 
 
-def copy_home(pipeline_run: dict, tmp_path: Path) -> Path:
-    """A private copy of the shared run's PULSE_HOME (warehouse, marts, caches, run storage)."""
-    home = tmp_path / "home"
-    shutil.copytree(pipeline_run["home"], home)
+def copy_home(pipeline_run: dict, home: Path) -> Path:
+    """A private copy of the shared run's PULSE_HOME (warehouse, marts, caches, run storage) in
+    `home`, an empty `reused_home`: its own dbt target folder, prepared for its path, is kept
+    instead of the run's, prepared for another."""
+    target = Paths(pipeline_run["home"]).dbt_target
+    shutil.copytree(
+        pipeline_run["home"],
+        home,
+        ignore=lambda folder, _: [target.name] if Path(folder) == target.parent else [],
+        dirs_exist_ok=True,
+    )
     return home
 
 

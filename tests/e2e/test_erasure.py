@@ -199,8 +199,8 @@ def _hash_sets(paths: Paths, member_id: str) -> tuple[set[str], set[str]]:
 
 
 @pytest.fixture
-def erasure_home(pipeline_run, tmp_path):
-    home = copy_home(pipeline_run, tmp_path)
+def erasure_home(pipeline_run, reused_home):
+    home = copy_home(pipeline_run, reused_home("main"))
     paths = Paths(home)
     member_id, items = _pick_member(paths.warehouse)
     item_ids = [i for i, _ in items]

@@ -83,21 +83,21 @@ def _check_complete(home: Path, n_items: int) -> list[tuple]:
     return items
 
 
-def _run_suite(tmp_path: Path, n_items: int, kills: int, rerun: bool) -> None:
+def _run_suite(tmp_path: Path, reused_home, n_items: int, kills: int, rerun: bool) -> None:
     with SandboxServer(tmp_path / "sandbox", members=max(200, n_items // 10), items=n_items,
                        end_date=END, days=DAYS, seed=19, faults=_faults()) as sandbox:  # fmt: skip
         # 1. An uninterrupted ingest through the faults.
         started = time.monotonic()
-        _finish(_start_ingest(tmp_path / "reference", sandbox))
+        _finish(_start_ingest(reference_home := reused_home("main"), sandbox))
         reference_s = time.monotonic() - started
-        reference = _check_complete(tmp_path / "reference", n_items)
+        reference = _check_complete(reference_home, n_items)
         injected = sandbox.sandbox.faults.injected
         assert injected["5xx"] > 0 and injected["429"] > 0  # the faults really happened
 
         # 2. The same ingest, SIGKILLed at random points, then re-run to completion (the runner
         #    fails the abandoned run and frees its `duckdb` pool slot before it starts).
         rng = random.Random(n_items)
-        home = tmp_path / "killed"
+        home = reused_home("other")
         for _ in range(kills):
             process = _start_ingest(home, sandbox)
             try:
@@ -114,11 +114,11 @@ def _run_suite(tmp_path: Path, n_items: int, kills: int, rerun: bool) -> None:
 
 
 @pytest.mark.timeout(1800)  # four pipeline processes; a loaded 2-core machine needs the margin
-def test_ingest_through_faults_and_kills_loses_and_duplicates_nothing(tmp_path):
-    _run_suite(tmp_path, n_items=5_000, kills=1, rerun=False)
+def test_ingest_through_faults_and_kills_loses_and_duplicates_nothing(tmp_path, reused_home):
+    _run_suite(tmp_path, reused_home, n_items=5_000, kills=1, rerun=False)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(5400)
-def test_ingest_through_faults_and_kills_at_50k_items(tmp_path):
-    _run_suite(tmp_path, n_items=50_000, kills=3, rerun=True)
+def test_ingest_through_faults_and_kills_at_50k_items(tmp_path, reused_home):
+    _run_suite(tmp_path, reused_home, n_items=50_000, kills=3, rerun=True)

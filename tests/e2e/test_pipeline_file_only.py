@@ -11,7 +11,12 @@ import duckdb
 from orchestration.cli import prepare_environment, run_pipeline, start_sandbox_if_needed
 
 
-def test_file_only_pipeline_builds_marts_without_imis(pulse_env, tmp_path, monkeypatch):
+def test_file_only_pipeline_builds_marts_without_imis(
+    pulse_env, reused_home, tmp_path, monkeypatch
+):
+    home = reused_home("main")
+    monkeypatch.setenv("PULSE_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     exports = tmp_path / "exports"
     exports.mkdir()
     rows = [

@@ -82,8 +82,8 @@ def _finish(process: subprocess.Popen) -> None:
 
 
 @pytest.mark.timeout(900)
-def test_a_dbt_build_killed_midway_then_rerun_publishes_identical_marts(pipeline_run, tmp_path):
-    home = copy_home(pipeline_run, tmp_path)
+def test_a_dbt_build_killed_midway_then_rerun_publishes_identical_marts(pipeline_run, reused_home):
+    home = copy_home(pipeline_run, reused_home("main"))
     env = cli_env(pipeline_run, home)
     expected = marts_content(home / "marts.duckdb")
     rng = random.Random(7)
@@ -100,9 +100,9 @@ def test_a_dbt_build_killed_midway_then_rerun_publishes_identical_marts(pipeline
 @pytest.mark.timeout(3600)
 @pytest.mark.parametrize("stage", list(STEPS))
 def test_a_full_run_killed_inside_a_stage_then_rerun_publishes_identical_marts(
-    pipeline_run, tmp_path, stage
+    pipeline_run, reused_home, stage
 ):
-    home = tmp_path / "home"
+    home = reused_home("main")
     env = cli_env(pipeline_run, home)
     expected = marts_content(pipeline_run["marts"])
     rng = random.Random(stage)
