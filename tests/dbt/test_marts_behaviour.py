@@ -196,6 +196,34 @@ def test_the_seeded_spike_is_flagged_with_evidence(
     assert robust_z >= _setting(_project_vars()["spike_z_threshold"])
 
 
+def test_evidence_is_each_series_weeks_five_most_telling_mentions(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # Recomputed from the mentions: negative first, then high, medium, low urgency, then the
+    # greatest item id; per week x topic x segment ('all', the tier, the chapter).
+    mentions = con.execute(
+        "select item_id, topic_key, topic_sentiment, urgency_level, member_tier, member_chapter, "
+        "created_date from marts.fct_feedback_topics"
+    ).fetchall()
+    urgency_rank = {"high": 2, "medium": 1}
+    groups = defaultdict(list)
+    for item_id, topic, sentiment, urgency, tier, chapter, created in mentions:
+        week = created - timedelta(days=created.weekday())
+        key = (int(sentiment == "negative"), urgency_rank.get(urgency, 0), item_id)
+        for segment in (("all", "all"), ("tier", tier), ("chapter", chapter)):
+            groups[(week, topic, *segment)].append(key)
+    expected_evidence = {
+        group: ",".join(key[2] for key in sorted(keys, reverse=True)[:5])
+        for group, keys in groups.items()
+    }
+    stored = con.execute(
+        "select week_start, topic_key, segment_type, segment_value, evidence_item_ids "
+        "from marts.emerging_issues"
+    ).fetchall()
+    assert {tuple(row[:4]): row[4] for row in stored if row[4] is not None} == expected_evidence
+    assert all(row[4] is not None or tuple(row[:4]) not in groups for row in stored)
+
+
 def test_quiet_series_are_never_flagged(con: duckdb.DuckDBPyConnection) -> None:
     # The same topic in the other chapters, and the weeks before the spike, stay quiet.
     assert not con.execute(

@@ -353,7 +353,7 @@ window_tested as (
 
 ),
 
-evidence_ranked as (
+evidence as (
 
     -- The most representative items of a week x topic x segment: negative first, then high
     -- urgency, then medium, then the newest item id (a stable tie-break).
@@ -362,28 +362,12 @@ evidence_ranked as (
         topic_key,
         segment_type,
         segment_value,
-        item_id,
-        row_number() over (
-            partition by week_start, topic_key, segment_type, segment_value
-            order by
-                case when topic_sentiment = 'negative' then 0 else 1 end,
-                case urgency_level when 'high' then 0 when 'medium' then 1 else 2 end,
-                item_id desc
-        ) as evidence_rank
+        {{ greatest_n('item_id', [
+            "case when topic_sentiment = 'negative' then 1 else 0 end",
+            "case urgency_level when 'high' then 2 when 'medium' then 1 else 0 end",
+            'item_id'
+        ], 5) }} as evidence_item_ids
     from segmented
-
-),
-
-evidence as (
-
-    select
-        week_start,
-        topic_key,
-        segment_type,
-        segment_value,
-        {{ dbt.listagg('item_id', "','", 'order by evidence_rank') }} as evidence_item_ids
-    from evidence_ranked
-    where evidence_rank <= 5
     group by week_start, topic_key, segment_type, segment_value
 
 ),
