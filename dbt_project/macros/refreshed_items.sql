@@ -36,3 +36,40 @@
     delete from {{ this }}
     where item_id not in (select item_id from {{ upstream }})
 {%- endmacro %}
+
+
+{#-
+    The daily aggregates over those marts (agg_sentiment_daily, agg_topic_sentiment_daily) are
+    incremental by day the same way: a run rebuilds the days that hold a row the item mart
+    refreshed since the aggregate's own latest refresh, and the days whose count no longer
+    matches the item mart's (an item deleted, with nothing new that day); a post-hook drops the
+    days the item mart no longer has at all.
+-#}
+
+{#- The created_date values an aggregate of `items` must rebuild; `count_column` is the aggregate's count of `items` rows per group. -#}
+{% macro days_to_refresh(items, count_column) -%}
+    select created_date
+    from {{ items }}
+    where refreshed_at > {{ latest_refresh() }}
+    union
+    select coalesce(upstream.created_date, built.created_date) as created_date
+    from (
+        select created_date, count(*) as row_count from {{ items }} group by created_date
+    ) as upstream
+    full outer join (
+        select created_date, sum({{ count_column }}) as row_count
+        from {{ this }}
+        group by created_date
+    ) as built
+        on upstream.created_date = built.created_date
+    where upstream.row_count is null
+        or built.row_count is null
+        or upstream.row_count <> built.row_count
+{%- endmacro %}
+
+
+{#- Post-hook: delete the days that `upstream` (a relation with created_date) no longer holds. -#}
+{% macro delete_days_missing_from(upstream) -%}
+    delete from {{ this }}
+    where created_date not in (select created_date from {{ upstream }})
+{%- endmacro %}

@@ -281,14 +281,20 @@ def _to_arrow(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict]) 
     return _table_schema(con, table).empty_table()
 
 
+# The keys an incremental mart rebuilds its rows by, all of a key's rows in one refresh: the
+# item marts by item, their daily aggregates by day (dbt_project/macros/refreshed_items.sql).
+REFRESH_KEYS = ("item_id", "created_date")
+
+
 def publish_marts(warehouse: Warehouse, target: Path, schema: str = "marts") -> dict[str, int]:
     """Copy every relation of `schema` into a DuckDB file and swap it onto `target`.
 
     Readers (the app, BI tools) only ever see a complete file: the copy is written beside the
     target, checkpointed, closed, and moved with `os.replace`, which is atomic on one
-    filesystem. The copy starts from the file published last, so an item mart (one with
-    item_id and refreshed_at) only takes the rows dbt refreshed since (`_sync_item_mart`):
-    publishing a day costs that day, not the history. Every other mart is copied whole.
+    filesystem. The copy starts from the file published last, so an incremental mart (one with
+    refreshed_at and a REFRESH_KEYS column) only takes the rows dbt refreshed since
+    (`_sync_refreshed_mart`): publishing a day costs that day, not the history. Every other
+    mart is copied whole.
     Returns the row count of each published table.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -309,10 +315,9 @@ def publish_marts(warehouse: Warehouse, target: Path, schema: str = "marts") -> 
         for name in names:
             published, fresh = f'main."{name}"', f'source_warehouse.{schema}."{name}"'
             columns = _column_names(con, fresh)
-            if {"item_id", "refreshed_at"} <= set(columns) and _column_names(
-                con, published
-            ) == columns:
-                _sync_item_mart(con, published, fresh)
+            key = next((key for key in REFRESH_KEYS if key in columns), None)
+            if key and "refreshed_at" in columns and _column_names(con, published) == columns:
+                _sync_refreshed_mart(con, published, fresh, key)
             else:
                 con.execute(f"create or replace table {published} as select * from {fresh}")
             counts[name] = scalar(con, f"select count(*) from {published}")
@@ -326,17 +331,19 @@ def publish_marts(warehouse: Warehouse, target: Path, schema: str = "marts") -> 
     return counts
 
 
-def _sync_item_mart(con: duckdb.DuckDBPyConnection, published: str, fresh: str) -> None:
+def _sync_refreshed_mart(
+    con: duckdb.DuckDBPyConnection, published: str, fresh: str, key: str
+) -> None:
     """Make `published` equal `fresh` by moving only what dbt refreshed since the last publish.
 
-    A published row stays while the warehouse holds its item at the same refresh (refreshed_at);
-    an item refreshed since, or gone, loses its rows; the rows refreshed after the published
-    ones go in. dbt replaces an item's rows in one refresh, so nothing else can differ. (No
-    transaction of its own: a failure discards the whole new file.)"""
+    A published row stays while the warehouse holds its key (item or day) at the same refresh
+    (refreshed_at); a key refreshed since, or gone, loses its rows; the rows refreshed after the
+    published ones go in. dbt replaces all rows of a key in one refresh, so nothing else can
+    differ. (No transaction of its own: a failure discards the whole new file.)"""
     published_until = scalar(con, f"select max(refreshed_at) from {published}")
     con.execute(
         f"delete from {published} as p where not exists (select 1 from {fresh} as f "
-        "where f.item_id = p.item_id and f.refreshed_at = p.refreshed_at)"
+        f"where f.{key} = p.{key} and f.refreshed_at = p.refreshed_at)"
     )
     con.execute(
         f"insert into {published} select * from {fresh} "

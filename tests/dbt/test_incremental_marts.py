@@ -1,7 +1,8 @@
 """fct_feedback and fct_feedback_topics are incremental (macros/refreshed_items.sql): a run
 rebuilds the items the per-day models rebuilt since the marts' latest refresh, every item with a
 review decision, and every item's topics when a topic is renamed, and drops items gone
-upstream. Whatever changed, the result equals a full rebuild from the same upstream rows."""
+upstream. Their daily aggregates rebuild the days those items fall on, and the days that lost
+items. Whatever changed, the result equals a full rebuild from the same upstream rows."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from tests.warehouse_fixtures import run_dbt
 
 ITEM_MARTS = ("marts.fct_feedback", "marts.fct_feedback_topics")
+DAY_MARTS = ("marts.agg_sentiment_daily", "marts.agg_topic_sentiment_daily")
 RUN_STAMPS = {"refreshed_at"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -78,6 +80,16 @@ def test_a_one_day_run_refreshes_that_day_and_decided_items_and_equals_a_full_re
         ).fetchone()[0]
         decided = {r[0] for r in con.execute("select item_id from raw.review_decisions").fetchall()}
         assert decided, "the scenarios plant review decisions"
+        # Two older days the per-day run does not rebuild: one loses an item, one every item
+        # (an erasure's).
+        undecided_days = con.execute(
+            "select created_date, list(item_id order by item_id) from marts.fct_feedback "
+            "where created_date < cast(? as date) group by 1 "
+            "having not bool_or(is_decided or item_id = ?) order by count(*), 1",
+            [day, old_item],
+        ).fetchall()
+        (emptied_day, emptied), (thinned_day, thinned) = undecided_days[0], undecided_days[-1]
+        erased_elsewhere = [*emptied, thinned[0]]
 
         # Upstream changes: a new label and an erased item on `day`; a reviewer's correction of
         # an item of an older day (whose day is not rebuilt); a renamed taxonomy topic.
@@ -88,6 +100,14 @@ def test_a_one_day_run_refreshes_that_day_and_decided_items_and_equals_a_full_re
         )
         for table in ("raw.feedback_items", "enriched.item_labels", "enriched.item_topics"):
             con.execute(f"delete from {table} where item_id = ?", [erased])
+        # As an erasure removes items: from every table, the per-day model's included.
+        for table in (
+            "raw.feedback_items",
+            "enriched.item_labels",
+            "enriched.item_topics",
+            "intermediate.int_feedback_items_labelled",
+        ):
+            con.execute(f"delete from {table} where list_contains(?, item_id)", [erased_elsewhere])
         con.execute(
             "insert into raw.review_decisions (decision_id, item_id, decided_by, decided_at, "
             "sentiment_label) values ('d-incremental', ?, 'director', "
@@ -135,9 +155,26 @@ def test_a_one_day_run_refreshes_that_day_and_decided_items_and_equals_a_full_re
             "+ (select count(*) from marts.fct_feedback_topics where item_id = $1)",
             [erased],
         ).fetchone()[0]
+        days = {
+            table: {
+                r[0]: r[1]
+                for r in con.execute(
+                    f"select created_date, sum({count}) from {table} "
+                    "where created_date in (?, ?) group by 1",
+                    [emptied_day, thinned_day],
+                ).fetchall()
+            }
+            for table, count in zip(DAY_MARTS, ("item_count", "mention_count"), strict=True)
+        }
         stale_labels = con.execute(
             "select count(*) from marts.fct_feedback_topics "
             "where topic_key = ? and topic_label not like '% (renamed)'",
+            [renamed_topic],
+        ).fetchone()[0]
+        # Renamed rows carry the new refresh: the publish step moves rows by it.
+        renamed_earlier = con.execute(
+            "select count(*) from marts.fct_feedback_topics where topic_key = ? and "
+            "refreshed_at < (select max(refreshed_at) from marts.fct_feedback_topics)",
             [renamed_topic],
         ).fetchone()[0]
 
@@ -146,6 +183,9 @@ def test_a_one_day_run_refreshes_that_day_and_decided_items_and_equals_a_full_re
     assert labels[old_item] == "negative"
     assert erased_rows == 0
     assert stale_labels == 0
+    assert renamed_earlier == 0
+    assert days["marts.agg_sentiment_daily"] == {thinned_day: len(thinned) - 1}
+    assert emptied_day not in days["marts.agg_topic_sentiment_daily"]
 
     full = run_dbt(full_home, "build", "--exclude", "tag:per_day", "--full-refresh")
     assert full.returncode == 0, full.stdout[-4000:]
@@ -174,6 +214,7 @@ def test_marts_built_by_a_version_without_refresh_stamps_are_rebuilt_whole_once(
     before = _marts(warehouse)
     with duckdb.connect(str(warehouse)) as con:  # as an earlier version left them
         for table, column in (
+            *((table, "refreshed_at") for table in DAY_MARTS),
             ("marts.fct_feedback_topics", "refreshed_at"),
             ("marts.fct_feedback", "refreshed_at"),
             ("intermediate.int_feedback_items_labelled", "built_at"),
@@ -188,7 +229,7 @@ def test_marts_built_by_a_version_without_refresh_stamps_are_rebuilt_whole_once(
             table: con.execute(
                 f"select count(distinct refreshed_at), count(*) - count(refreshed_at) from {table}"
             ).fetchone()
-            for table in ITEM_MARTS
+            for table in ITEM_MARTS + DAY_MARTS
         }
-    assert stamps == {table: (1, 0) for table in ITEM_MARTS}  # every row, in one refresh
+    assert stamps == {table: (1, 0) for table in ITEM_MARTS + DAY_MARTS}  # every row, at once
     assert _marts(warehouse) == before

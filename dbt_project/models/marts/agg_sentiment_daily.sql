@@ -2,12 +2,27 @@
 -- Labels are FINAL (a reviewer's correction wins over the model) and segments are the member's
 -- AT THE TIME of the item. NSS is over labelled items only (positive + neutral + negative);
 -- failed and pending items without a human label count in item_count but not in the score.
+-- Incremental by day (macros/refreshed_items.sql): a run rebuilds the days on which
+-- fct_feedback refreshed or lost rows since this mart's latest refresh.
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='created_date',
+        on_schema_change='append_new_columns',
+        post_hook="{{ delete_days_missing_from(ref('fct_feedback')) }}"
+    )
+}}
 
 with
 
 feedback as (
 
     select * from {{ ref('fct_feedback') }}
+    {% if refreshes_changed_items() %}
+    where created_date in ({{ days_to_refresh(ref('fct_feedback'), 'item_count') }})
+    {% endif %}
 
 ),
 
@@ -64,7 +79,8 @@ final as (
         cast(round(cast(avg_sentiment_confidence as {{ dbt.type_numeric() }}), 4)
             as {{ type_double() }}) as avg_confidence,
         cast(high_urgency_count as {{ dbt.type_bigint() }}) as high_urgency_count,
-        cast(overridden_count as {{ dbt.type_bigint() }}) as overridden_count
+        cast(overridden_count as {{ dbt.type_bigint() }}) as overridden_count,
+        {{ dbt.current_timestamp() }} as refreshed_at
 
     from counted
 

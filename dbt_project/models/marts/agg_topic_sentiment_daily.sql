@@ -3,12 +3,27 @@
 -- it mentions. The dashboard's topic trends, movers, question box and board report sum these
 -- counts instead of scanning every mention. Rows are stored in day order so a period filter
 -- skips the rest of the table (DuckDB zone maps).
+-- Incremental by day (macros/refreshed_items.sql): a run rebuilds the days on which
+-- fct_feedback_topics refreshed or lost rows since this mart's latest refresh.
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='created_date',
+        on_schema_change='append_new_columns',
+        post_hook="{{ delete_days_missing_from(ref('fct_feedback_topics')) }}"
+    )
+}}
 
 with
 
 mentions as (
 
     select * from {{ ref('fct_feedback_topics') }}
+    {% if refreshes_changed_items() %}
+    where created_date in ({{ days_to_refresh(ref('fct_feedback_topics'), 'mention_count') }})
+    {% endif %}
 
 ),
 
@@ -45,7 +60,8 @@ final as (
         cast(mention_count as {{ dbt.type_bigint() }}) as mention_count,
         cast(positive_count as {{ dbt.type_bigint() }}) as positive_count,
         cast(neutral_count as {{ dbt.type_bigint() }}) as neutral_count,
-        cast(negative_count as {{ dbt.type_bigint() }}) as negative_count
+        cast(negative_count as {{ dbt.type_bigint() }}) as negative_count,
+        {{ dbt.current_timestamp() }} as refreshed_at
 
     from counted
 

@@ -81,8 +81,10 @@ final as (
         feedback.created_date,
 
         ---------- timestamps
-        -- the refresh of fct_feedback this row was built from
-        feedback.refreshed_at
+        -- This mart's own refresh, not the item's in fct_feedback: a renamed topic rebuilds
+        -- rows whose item did not change, and what reads the mart incrementally (the publish
+        -- step, agg_topic_sentiment_daily) finds changed rows by this stamp.
+        {{ dbt.current_timestamp() }} as refreshed_at
 
     from resolved
     inner join feedback
