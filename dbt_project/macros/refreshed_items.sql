@@ -10,8 +10,9 @@
 -#}
 
 {#-
-    True when this run refreshes changed items only: the mart exists (is_incremental()) and
-    has refreshed_at. A mart an earlier version built without it is rebuilt whole, once.
+    True when this run refreshes only what changed (items, or days for the daily aggregates):
+    the mart exists (is_incremental()) and has refreshed_at. A mart an earlier version built
+    without it is rebuilt whole, once.
 -#}
 {% macro refreshes_changed_items() -%}
     {%- if not is_incremental() -%}
