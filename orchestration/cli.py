@@ -351,7 +351,8 @@ def erase(member_id: str, *, dry_run: bool, env: dict[str, str]) -> int:
     print("\n".join(report.lines()), flush=True)
     status = 0
     if not dry_run and report.total and paths.marts.exists():
-        first, last = partition_range(settings, None, None)
+        first, last = rebuild_range(settings, report.days)
+        print(f"rebuilding the marts: days {first} .. {last} and every whole-history mart")
         try:
             run_pipeline(first, last, MARTS_REBUILD_SELECTION)
         except SystemExit as exc:
@@ -374,6 +375,18 @@ def erase(member_id: str, *, dry_run: bool, env: dict[str, str]) -> int:
             )
     print(IMIS_NOTICE, flush=True)
     return status
+
+
+def rebuild_range(settings: Settings, days: tuple[date, date] | None) -> tuple[str, str]:
+    """The daily partitions an erasure must rebuild: those the member's items were created on
+    (the per-day marts of other days never held them), within the configured range; all of it
+    when no store said which days. One run over the span, not one per day: a run's start-up
+    costs more than a day of the span."""
+    first, last = partition_range(settings, None, None)
+    if days is None:
+        return first, last
+    start, end = max(days[0].isoformat(), first), min(days[1].isoformat(), last)
+    return (start, end) if start <= end else (first, last)
 
 
 def backup_state(dest: str, env: dict[str, str]) -> int:

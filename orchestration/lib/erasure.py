@@ -37,6 +37,7 @@ import re
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -66,6 +67,7 @@ class MemberItem:
     source_key: str | None = None
     text_hash: str | None = None
     cache_hash: str | None = None
+    created_date: date | None = None
 
 
 @dataclass
@@ -76,6 +78,9 @@ class ErasureReport:
     item_ids: list[str] = field(default_factory=list)  # for checks; never printed
     removed: dict[str, int] = field(default_factory=dict)  # store/table -> rows (to be) removed
     cache_entries_kept: int = 0  # inputs another item still uses
+    # The first and last day the member's items were created on: the daily partitions whose
+    # marts held them, so the only ones to rebuild. None when no store gave a day.
+    days: tuple[date, date] | None = None
 
     @property
     def total(self) -> int:
@@ -118,6 +123,8 @@ def erase_member(
         items = _member_items(con, paths, member_id)
         report.items = len(items)
         item_ids = report.item_ids = sorted(items)
+        dates = sorted({i.created_date for i in items.values() if i.created_date})
+        report.days = (dates[0], dates[-1]) if dates else None
         hashes = {i.cache_hash for i in items.values() if i.cache_hash}
         still_used = _cache_hashes_used_elsewhere(con, items)
         report.cache_entries_kept = len(hashes & still_used)
@@ -165,9 +172,9 @@ def _member_items(
     interrupted after the warehouse step still finds what the marts hold.
     """
     items: dict[str, MemberItem] = {}
-    for item_id, source_name, source_key, text_hash, text, channel, question in con.execute(
-        "select item_id, source_name, source_key, text_hash, redacted_text, channel, question "
-        "from raw.feedback_items where member_id = ?",
+    for item_id, source_name, source_key, text_hash, text, channel, question, day in con.execute(
+        "select item_id, source_name, source_key, text_hash, redacted_text, channel, question, "
+        "created_date from raw.feedback_items where member_id = ?",
         [member_id],
     ).fetchall():
         items[item_id] = MemberItem(
@@ -176,6 +183,7 @@ def _member_items(
             source_key,
             text_hash,
             _cache_hash(item_id, text, text_hash, channel, question),
+            day,
         )
     databases = [con]
     marts = duckdb.connect(str(paths.marts), read_only=True) if paths.marts.exists() else None
@@ -183,13 +191,16 @@ def _member_items(
         databases.append(marts)
     try:
         for db in databases:
-            for table in _with(_tables(db), "item_id", "member_id"):
-                for (item_id,) in db.execute(
-                    f"select distinct item_id from {table} "
+            tables = _tables(db)
+            for table in _with(tables, "item_id", "member_id"):
+                day = "created_date" if "created_date" in tables[table] else "null::date"
+                for item_id, created_date in db.execute(
+                    f"select distinct item_id, {day} from {table} "
                     "where member_id = ? and item_id is not null",
                     [member_id],
                 ).fetchall():
-                    items.setdefault(item_id, MemberItem(item_id))
+                    item = items.setdefault(item_id, MemberItem(item_id))
+                    item.created_date = item.created_date or created_date
     finally:
         if marts is not None:
             marts.close()

@@ -56,8 +56,9 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def _pick_member(warehouse: Path) -> tuple[str, list[tuple[str, str]]]:
-    """The member with the most items (at least 2): (member_id, [(item_id, text_hash)])."""
+def _pick_member(warehouse: Path) -> tuple[str, list[tuple[str, str]], tuple[str, str]]:
+    """The member with the most items (at least 2): (member_id, [(item_id, text_hash)], the
+    first and last day of their items)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         [(member_id,)] = con.execute(
             "select member_id from raw.feedback_items where member_id is not null "
@@ -67,7 +68,12 @@ def _pick_member(warehouse: Path) -> tuple[str, list[tuple[str, str]]]:
             "select item_id, text_hash from raw.feedback_items where member_id = ? order by 1",
             [member_id],
         ).fetchall()
-    return member_id, items
+        [(first, last)] = con.execute(
+            "select min(created_date)::varchar, max(created_date)::varchar "
+            "from raw.feedback_items where member_id = ?",
+            [member_id],
+        ).fetchall()
+    return member_id, items, (first, last)
 
 
 def _seed_side_stores(paths: Paths, member_id: str, item_ids: list[str]) -> None:
@@ -202,7 +208,7 @@ def _hash_sets(paths: Paths, member_id: str) -> tuple[set[str], set[str]]:
 def erasure_home(pipeline_run, reused_home):
     home = copy_home(pipeline_run, reused_home("main"))
     paths = Paths(home)
-    member_id, items = _pick_member(paths.warehouse)
+    member_id, items, days = _pick_member(paths.warehouse)
     item_ids = [i for i, _ in items]
     _seed_side_stores(paths, member_id, item_ids)
     private, shared = _hash_sets(paths, member_id)
@@ -212,6 +218,7 @@ def erasure_home(pipeline_run, reused_home):
         "env": _env(pipeline_run, home),
         "member_id": member_id,
         "item_ids": item_ids,
+        "days": days,
         "private": private,
         "shared": shared,
         "sandbox_db": pipeline_run["sandbox"].sandbox.config.db_path,
@@ -247,6 +254,10 @@ def test_erase_leaves_nothing_of_the_member(erasure_home):
     assert re.search(r"alert log entries\s+1\b", out)
     assert "label-cache entries kept" in out
     assert "none of the member's rows remain" in out
+    # Only the daily partitions the member's items fell on were rebuilt, not the whole range.
+    first, last = h["days"]
+    assert first < last  # the member wrote on several days, so the span is a real range
+    assert f"rebuilding the marts: days {first} .. {last} and every" in out
     assert IMIS_NOTICE in out  # erase says iMIS still holds the member, and what to do
     # Counts only: no item text in what it printed.
     with duckdb.connect(str(h["paths"].warehouse), read_only=True) as con:

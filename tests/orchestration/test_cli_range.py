@@ -10,7 +10,7 @@ from connectors.imis import ImisClient, iter_source_items
 from connectors.imis_sandbox import SandboxServer
 from connectors.records import SourceItem
 from connectors.sources import load_sources
-from orchestration.cli import first_day_with_items
+from orchestration.cli import first_day_with_items, partition_range, rebuild_range
 from orchestration.lib.config import DEFAULT_SOURCES, Settings
 
 END = date(2026, 3, 31)
@@ -47,3 +47,18 @@ def test_file_sources_are_read_and_no_items_means_none(tmp_path):
         )
         env = {"PULSE_START_DATE": "2026-01-01", "PULSE_SOURCES": str(sources)}
         assert first_day_with_items(Settings.from_env(env), env) == expected
+
+
+def test_an_erasure_rebuilds_the_days_of_the_members_items_within_the_configured_range():
+    settings = Settings.from_env({"PULSE_START_DATE": "2026-01-01"})
+    today = partition_range(settings, None, None)[1]
+    march = (date(2026, 3, 2), date(2026, 3, 17))
+    assert rebuild_range(settings, march) == ("2026-03-02", "2026-03-17")
+    # Items older than the first partition: only the configured days hold marts.
+    assert rebuild_range(settings, (date(2025, 6, 1), date(2026, 2, 1))) == (
+        "2026-01-01",
+        "2026-02-01",
+    )
+    # No day known, or none inside the range: everything, as a full rebuild would.
+    assert rebuild_range(settings, None) == ("2026-01-01", today)
+    assert rebuild_range(settings, (date(2024, 1, 1), date(2024, 2, 1))) == ("2026-01-01", today)
