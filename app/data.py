@@ -397,32 +397,40 @@ where list_contains($ids, item_id)
 order by created_at desc, item_id
 """
 
-# The queue's first $limit items: ranked on narrow columns, then their texts joined on
-# (queue_rank, unique, and created_date) so only the days they fall on are read (see
-# HIGH_URGENCY_ITEMS_SQL).
+# The queue's first $limit items, in the queue's order (the review_queue mart stores its sort
+# keys, not a rank every new item would shift): undecided first, then priority, confidence,
+# newest. Sorted on narrow columns, then their texts joined on (item_id, created_date) so only
+# the days they fall on are read (see HIGH_URGENCY_ITEMS_SQL). queue_rank is the place in
+# this list.
 REVIEW_QUEUE_SQL = """
-with ranked as (
-    select queue_rank, created_date
-    from review_queue
-    where created_date between $start and $end
-      and list_contains($channels, channel)
-      and ($tiers is null or list_contains($tiers, member_tier))
-      and ($chapters is null or list_contains($chapters, member_chapter))
-      and ($topics is null or list_contains($topics, primary_topic))
-      and ($reasons is null or list_contains($reasons, queue_reason))
-      and ($scope_chapter is null or member_chapter = $scope_chapter)
-    order by is_decided, queue_rank
-    limit $limit
+with first_items as (
+    select item_id, created_date,
+        row_number() over (
+            order by is_decided, queue_priority, queue_confidence, created_at desc, item_id
+        ) as queue_rank
+    from (
+        select item_id, created_date, is_decided, queue_priority, queue_confidence, created_at
+        from review_queue
+        where created_date between $start and $end
+          and list_contains($channels, channel)
+          and ($tiers is null or list_contains($tiers, member_tier))
+          and ($chapters is null or list_contains($chapters, member_chapter))
+          and ($topics is null or list_contains($topics, primary_topic))
+          and ($reasons is null or list_contains($reasons, queue_reason))
+          and ($scope_chapter is null or member_chapter = $scope_chapter)
+        order by is_decided, queue_priority, queue_confidence, created_at desc, item_id
+        limit $limit
+    )
 )
 select
-    q.queue_rank, q.queue_reason, q.item_id, q.created_at, q.channel, q.source_name,
+    r.queue_rank, q.queue_reason, q.item_id, q.created_at, q.channel, q.source_name,
     q.member_tier, q.member_chapter, q.sentiment_label, q.sentiment_confidence,
     q.urgency_level, q.urgency_reasons, q.primary_topic, q.summary, q.redacted_text,
     q.enrichment_status, q.failure_reason, q.is_decided, q.latest_decision_at, q.case_action
-from ranked as r
-join review_queue as q on q.queue_rank = r.queue_rank and q.created_date = r.created_date
+from first_items as r
+join review_queue as q on q.item_id = r.item_id and q.created_date = r.created_date
 where q.created_date between $start and $end
-order by q.is_decided, q.queue_rank
+order by r.queue_rank
 """
 
 QUEUE_ITEM_SQL = """

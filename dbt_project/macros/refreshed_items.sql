@@ -74,3 +74,19 @@
     delete from {{ this }}
     where created_date not in (select created_date from {{ upstream }})
 {%- endmacro %}
+
+
+{#-
+    Post-hook of a mart that holds some of `upstream`'s items, each row stamped with upstream's
+    own refreshed_at (review_queue over fct_feedback): delete the rows whose item `upstream`
+    has refreshed since, or no longer holds. The run has just re-inserted the refreshed items
+    that still belong, at the new stamp, so what goes is what no longer belongs.
+-#}
+{% macro delete_rows_refreshed_away_in(upstream) -%}
+    delete from {{ this }} as kept
+    where not exists (
+        select 1
+        from {{ upstream }} as fresh
+        where fresh.item_id = kept.item_id and fresh.refreshed_at = kept.refreshed_at
+    )
+{%- endmacro %}

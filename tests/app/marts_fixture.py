@@ -376,8 +376,9 @@ with candidates as (
 )
 select
     item_id,
-    row_number() over (order by case queue_reason when 'high_urgency_negative' then 1
-        when 'model_failure' then 2 else 3 end, created_at desc, item_id)::bigint as queue_rank,
+    case queue_reason when 'high_urgency_negative' then 1 when 'low_confidence' then 2
+        else 3 end::integer as queue_priority,
+    case when queue_reason = 'low_confidence' then sentiment_confidence end as queue_confidence,
     queue_reason, created_at, created_date, channel, source_name, member_id, member_tier,
     member_chapter, sentiment_label, sentiment_confidence, urgency_level, urgency_reasons,
     primary_topic, summary, redacted_text, enrichment_status, failure_reason,

@@ -213,3 +213,29 @@ def test_note_is_redacted_before_it_is_stored(open_app: OpenApp, pulse_home: Pat
     assert "jane.roe@example.org" not in stored["note"]
     assert "555-867-5309" not in stored["note"]
     assert "<EMAIL_ADDRESS" in stored["note"]
+
+
+def test_the_queue_lists_undecided_items_first_in_the_queues_order(marts_source: Marts) -> None:
+    """Undecided before decided; then urgent negatives, low confidence (least confident first),
+    failures; newest first within a reason. The rank shown is the place in the list."""
+    queue = data.load_review_queue(str(marts_source.path), 0, REVIEWER, WHOLE, (), 5000)
+    assert len(queue) > 10 and queue["is_decided"].any() and not queue["is_decided"].all()
+    assert list(queue["queue_rank"]) == list(range(1, len(queue) + 1))
+    priority = {"high_urgency_negative": 1, "low_confidence": 2, "model_failure": 3}
+    keys = [
+        (
+            bool(r.is_decided),
+            priority[r.queue_reason],
+            r.sentiment_confidence if r.queue_reason == "low_confidence" else 0,
+            -r.created_at.timestamp(),
+            r.item_id,
+        )
+        for r in queue.itertuples()
+    ]
+    assert keys == sorted(keys)
+    # A narrower filter ranks its own list from 1.
+    failures = data.load_review_queue(
+        str(marts_source.path), 0, REVIEWER, WHOLE, ("model_failure",), 5000
+    )
+    assert set(failures["queue_reason"]) == {"model_failure"}
+    assert list(failures["queue_rank"]) == list(range(1, len(failures) + 1))

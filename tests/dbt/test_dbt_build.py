@@ -37,7 +37,7 @@ UNIT_TESTS = {
     "emerging_issues_flags_a_sustained_rise_in_its_second_week_and_not_after_it",
     "emerging_issues_does_not_trust_a_cold_baseline",
     "emerging_issues_is_empty_without_topic_mentions",
-    "review_queue_orders_urgent_negatives_then_low_confidence_then_failures",
+    "review_queue_queues_urgent_negatives_then_low_confidence_then_failures",
     "fct_renewal_outcomes_window_sentiment_and_outcome",
 }
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

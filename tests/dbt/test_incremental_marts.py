@@ -2,7 +2,8 @@
 rebuilds the items the per-day models rebuilt since the marts' latest refresh, every item with a
 review decision, and every item's topics when a topic is renamed, and drops items gone
 upstream. Their daily aggregates rebuild the days those items fall on, and the days that lost
-items. Whatever changed, the result equals a full rebuild from the same upstream rows."""
+items; the review queue rewrites the refreshed items' rows and drops those no longer queued.
+Whatever changed, the result equals a full rebuild from the same upstream rows."""
 
 from __future__ import annotations
 
@@ -15,14 +16,17 @@ import pytest
 
 from tests.warehouse_fixtures import run_dbt
 
-ITEM_MARTS = ("marts.fct_feedback", "marts.fct_feedback_topics")
+ITEM_MARTS = ("marts.fct_feedback", "marts.fct_feedback_topics", "marts.review_queue")
 DAY_MARTS = ("marts.agg_sentiment_daily", "marts.agg_topic_sentiment_daily")
 RUN_STAMPS = {"refreshed_at"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
-    columns = [r[0] for r in con.execute(f"describe {table}").fetchall() if r[0] not in RUN_STAMPS]
+    # By name: a column an upgrade appended sits last, where a fresh build puts it in place.
+    columns = sorted(
+        r[0] for r in con.execute(f"describe {table}").fetchall() if r[0] not in RUN_STAMPS
+    )
     select = ", ".join(columns)
     return sorted(con.execute(f"select {select} from {table}").fetchall(), key=repr)
 
@@ -218,8 +222,14 @@ def test_marts_built_by_a_version_without_refresh_stamps_are_rebuilt_whole_once(
             ("marts.fct_feedback_topics", "refreshed_at"),
             ("marts.fct_feedback", "refreshed_at"),
             ("intermediate.int_feedback_items_labelled", "built_at"),
+            *(
+                ("marts.review_queue", c)
+                for c in ("refreshed_at", "queue_priority", "queue_confidence")
+            ),
         ):
             con.execute(f"alter table {table} drop column {column}")
+        # The queue's stored rank, which this version no longer has.
+        con.execute("alter table marts.review_queue add column queue_rank bigint default 1")
 
     upgraded = run_dbt(home, "build", "--exclude", "tag:per_day")
     assert upgraded.returncode == 0, upgraded.stdout[-4000:]
@@ -233,3 +243,69 @@ def test_marts_built_by_a_version_without_refresh_stamps_are_rebuilt_whole_once(
         }
     assert stamps == {table: (1, 0) for table in ITEM_MARTS + DAY_MARTS}  # every row, at once
     assert _marts(warehouse) == before
+
+
+def test_the_review_queue_rewrites_only_refreshed_items_and_drops_those_no_longer_queued(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warehouse = home / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        # A day with an undecided low-confidence item in the queue and a confident one outside it.
+        day, dequeued, queued = con.execute(
+            "select f.created_date::varchar, "
+            "min(f.item_id) filter (where q.queue_reason = 'low_confidence'), "
+            "min(f.item_id) filter (where q.item_id is null and f.enrichment_status = 'ok' "
+            "  and f.urgency_level <> 'high') "
+            "from marts.fct_feedback as f left join marts.review_queue as q using (item_id) "
+            "where not f.is_decided group by 1 "
+            "having count(*) filter (where q.queue_reason = 'low_confidence') > 0 "
+            "and count(*) filter (where q.item_id is null and f.enrichment_status = 'ok' "
+            "  and f.urgency_level <> 'high') > 0 "
+            "order by 1 limit 1"
+        ).fetchone()
+        queue_before = con.execute("select count(*) from marts.review_queue").fetchone()[0]
+        con.execute(
+            "update enriched.item_labels set sentiment_confidence = 0.99 where item_id = ?",
+            [dequeued],
+        )
+        con.execute(
+            "update enriched.item_labels set sentiment_confidence = 0.05, sentiment_label = "
+            "'neutral' where item_id = ?",
+            [queued],
+        )
+
+    monkeypatch.setenv("PULSE_DBT_MIN_DATE", day)
+    monkeypatch.setenv("PULSE_DBT_MAX_DATE", day)
+    assert run_dbt(home, "build", "--select", "tag:per_day").returncode == 0
+    monkeypatch.delenv("PULSE_DBT_MIN_DATE")
+    monkeypatch.delenv("PULSE_DBT_MAX_DATE")
+    full_home = tmp_path / "full_rebuild"
+    full_home.mkdir()
+    shutil.copyfile(warehouse, full_home / "warehouse.duckdb")
+    incremental = run_dbt(home, "build", "--exclude", "tag:per_day")
+    assert incremental.returncode == 0, incremental.stdout[-4000:]
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        queue = dict(
+            con.execute(
+                "select item_id, (queue_reason, queue_confidence) from marts.review_queue"
+            ).fetchall()
+        )
+        rewritten = {
+            r[0]
+            for r in con.execute(
+                "select item_id from marts.review_queue "
+                "where refreshed_at = (select max(refreshed_at) from marts.fct_feedback)"
+            ).fetchall()
+        }
+        refreshed = _latest_refresh(con)
+    assert dequeued not in queue
+    assert queue[queued] == ("low_confidence", 0.05)
+    assert len(queue) == queue_before
+    # Only the refreshed items' rows were written again; the rest of the queue stayed as it was.
+    assert queued in rewritten and rewritten <= refreshed
+    assert len(rewritten) < len(queue)
+
+    full = run_dbt(full_home, "build", "--exclude", "tag:per_day", "--full-refresh")
+    assert full.returncode == 0, full.stdout[-4000:]
+    assert _marts(warehouse) == _marts(full_home / "warehouse.duckdb")

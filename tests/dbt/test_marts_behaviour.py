@@ -145,15 +145,18 @@ def test_review_queue_holds_the_right_items_in_priority_order(
         return None
 
     want = {i.item_id: reason(i) for i in by_id.values() if reason(i)}
+    # The documented order (the model's header): priority, confidence, newest, id.
     rows = con.execute(
-        "select queue_rank, item_id, queue_reason, created_at, sentiment_confidence, is_decided "
-        "from marts.review_queue order by queue_rank"
+        "select queue_priority, item_id, queue_reason, created_at, sentiment_confidence, "
+        "is_decided, queue_confidence from marts.review_queue "
+        "order by queue_priority, queue_confidence, created_at desc, item_id"
     ).fetchall()
     assert {r[1]: r[2] for r in rows} == want
     assert {"high_urgency_negative", "low_confidence", "model_failure"} == set(want.values())
-    assert [r[0] for r in rows] == list(range(1, len(rows) + 1))
 
     priority = ["high_urgency_negative", "low_confidence", "model_failure"]
+    assert all(r[0] == priority.index(r[2]) + 1 for r in rows)
+    assert all(r[6] == (r[4] if r[2] == "low_confidence" else None) for r in rows)
     reasons = [r[2] for r in rows]
     assert reasons == sorted(reasons, key=priority.index), "reasons out of priority order"
     for name, sort_key in (
@@ -481,7 +484,7 @@ STABLE_COLUMNS = {
     ],
     "fct_feedback_topics": ["item_id", "topic_key", "topic_sentiment", "evidence"],
     "dim_member_history": ["member_id", "tier", "chapter", "valid_from", "valid_to"],
-    "review_queue": ["item_id", "queue_rank", "queue_reason"],
+    "review_queue": ["item_id", "queue_priority", "queue_reason"],
     "fct_renewal_outcomes": ["member_id", "renewal_due_date", "is_renewed", "net_sentiment_score"],
 }
 
