@@ -57,12 +57,18 @@ def test_a_one_day_run_refreshes_that_day_and_decided_items_and_equals_a_full_re
 ) -> None:
     warehouse = home / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
-        day = str(
-            con.execute(
-                "select created_date from marts.fct_feedback where enrichment_status = 'ok' "
-                "and not is_decided group by 1 having count(*) >= 4 order by 1 desc limit 1"
-            ).fetchone()[0]
-        )
+        # The latest day with undecided labelled items to change, one of them in the review
+        # queue for low confidence and one confident and not urgent (outside the queue).
+        day, dequeued, queued = con.execute(
+            "select f.created_date::varchar, "
+            "min(f.item_id) filter (where q.queue_reason = 'low_confidence'), "
+            "min(f.item_id) filter (where q.item_id is null and f.urgency_level <> 'high') "
+            "from marts.fct_feedback as f left join marts.review_queue as q using (item_id) "
+            "where f.enrichment_status = 'ok' and not f.is_decided group by 1 "
+            "having count(*) >= 6 and count(*) filter (where q.queue_reason = 'low_confidence') "
+            "> 0 and count(*) filter (where q.item_id is null and f.urgency_level <> 'high') > 0 "
+            "order by 1 desc limit 1"
+        ).fetchone()
         on_day = [
             r[0]
             for r in con.execute(
@@ -71,7 +77,7 @@ def test_a_one_day_run_refreshes_that_day_and_decided_items_and_equals_a_full_re
                 [day],
             ).fetchall()
         ]
-        relabelled, erased = on_day[:2]
+        relabelled, erased = [i for i in on_day if i not in (dequeued, queued)][:2]
         old_item = con.execute(
             "select item_id from marts.fct_feedback where created_date < cast(? as date) "
             "and enrichment_status = 'ok' and not is_decided order by created_date, item_id "
@@ -121,6 +127,16 @@ def test_a_one_day_run_refreshes_that_day_and_decided_items_and_equals_a_full_re
         con.execute(
             "update raw.taxonomy_topics set label = label || ' (renamed)' where topic_key = ?",
             [renamed_topic],
+        )
+        # The review queue: one item's confidence rises out of it, another's falls into it.
+        con.execute(
+            "update enriched.item_labels set sentiment_confidence = 0.99 where item_id = ?",
+            [dequeued],
+        )
+        con.execute(
+            "update enriched.item_labels set sentiment_confidence = 0.05, sentiment_label = "
+            "'neutral' where item_id = ?",
+            [queued],
         )
 
     monkeypatch.setenv("PULSE_DBT_MIN_DATE", day)
@@ -175,6 +191,18 @@ def test_a_one_day_run_refreshes_that_day_and_decided_items_and_equals_a_full_re
             "where topic_key = ? and topic_label not like '% (renamed)'",
             [renamed_topic],
         ).fetchone()[0]
+        queue = dict(
+            con.execute(
+                "select item_id, (queue_reason, queue_confidence) from marts.review_queue"
+            ).fetchall()
+        )
+        rewritten = {
+            r[0]
+            for r in con.execute(
+                "select item_id from marts.review_queue "
+                "where refreshed_at = (select max(refreshed_at) from marts.fct_feedback)"
+            ).fetchall()
+        }
         # Renamed rows carry the new refresh: the publish step moves rows by it.
         renamed_earlier = con.execute(
             "select count(*) from marts.fct_feedback_topics where topic_key = ? and "
@@ -184,6 +212,9 @@ def test_a_one_day_run_refreshes_that_day_and_decided_items_and_equals_a_full_re
 
     # Exactly the rebuilt day and the decided items were refreshed; the rest kept their rows.
     assert refreshed == on_day_now | decided | {old_item}
+    # The queue: the two changed items moved, and only refreshed items' rows were rewritten.
+    assert dequeued not in queue and queue[queued] == ("low_confidence", 0.05)
+    assert queued in rewritten and rewritten <= refreshed and len(rewritten) < len(queue)
     assert labels[old_item] == "negative"
     assert erased_rows == 0
     assert stale_labels == 0
@@ -243,69 +274,3 @@ def test_marts_built_by_a_version_without_refresh_stamps_are_rebuilt_whole_once(
         }
     assert stamps == {table: (1, 0) for table in ITEM_MARTS + DAY_MARTS}  # every row, at once
     assert _marts(warehouse) == before
-
-
-def test_the_review_queue_rewrites_only_refreshed_items_and_drops_those_no_longer_queued(
-    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    warehouse = home / "warehouse.duckdb"
-    with duckdb.connect(str(warehouse)) as con:
-        # A day with an undecided low-confidence item in the queue and a confident one outside it.
-        day, dequeued, queued = con.execute(
-            "select f.created_date::varchar, "
-            "min(f.item_id) filter (where q.queue_reason = 'low_confidence'), "
-            "min(f.item_id) filter (where q.item_id is null and f.enrichment_status = 'ok' "
-            "  and f.urgency_level <> 'high') "
-            "from marts.fct_feedback as f left join marts.review_queue as q using (item_id) "
-            "where not f.is_decided group by 1 "
-            "having count(*) filter (where q.queue_reason = 'low_confidence') > 0 "
-            "and count(*) filter (where q.item_id is null and f.enrichment_status = 'ok' "
-            "  and f.urgency_level <> 'high') > 0 "
-            "order by 1 limit 1"
-        ).fetchone()
-        queue_before = con.execute("select count(*) from marts.review_queue").fetchone()[0]
-        con.execute(
-            "update enriched.item_labels set sentiment_confidence = 0.99 where item_id = ?",
-            [dequeued],
-        )
-        con.execute(
-            "update enriched.item_labels set sentiment_confidence = 0.05, sentiment_label = "
-            "'neutral' where item_id = ?",
-            [queued],
-        )
-
-    monkeypatch.setenv("PULSE_DBT_MIN_DATE", day)
-    monkeypatch.setenv("PULSE_DBT_MAX_DATE", day)
-    assert run_dbt(home, "build", "--select", "tag:per_day").returncode == 0
-    monkeypatch.delenv("PULSE_DBT_MIN_DATE")
-    monkeypatch.delenv("PULSE_DBT_MAX_DATE")
-    full_home = tmp_path / "full_rebuild"
-    full_home.mkdir()
-    shutil.copyfile(warehouse, full_home / "warehouse.duckdb")
-    incremental = run_dbt(home, "build", "--exclude", "tag:per_day")
-    assert incremental.returncode == 0, incremental.stdout[-4000:]
-
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        queue = dict(
-            con.execute(
-                "select item_id, (queue_reason, queue_confidence) from marts.review_queue"
-            ).fetchall()
-        )
-        rewritten = {
-            r[0]
-            for r in con.execute(
-                "select item_id from marts.review_queue "
-                "where refreshed_at = (select max(refreshed_at) from marts.fct_feedback)"
-            ).fetchall()
-        }
-        refreshed = _latest_refresh(con)
-    assert dequeued not in queue
-    assert queue[queued] == ("low_confidence", 0.05)
-    assert len(queue) == queue_before
-    # Only the refreshed items' rows were written again; the rest of the queue stayed as it was.
-    assert queued in rewritten and rewritten <= refreshed
-    assert len(rewritten) < len(queue)
-
-    full = run_dbt(full_home, "build", "--exclude", "tag:per_day", "--full-refresh")
-    assert full.returncode == 0, full.stdout[-4000:]
-    assert _marts(warehouse) == _marts(full_home / "warehouse.duckdb")
