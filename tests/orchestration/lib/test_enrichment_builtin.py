@@ -49,7 +49,7 @@ def _ok(enricher: BuiltinEnricher, text: str) -> ItemLabels:
 
 def test_is_an_enricher(enricher: BuiltinEnricher, taxonomy: Taxonomy) -> None:
     assert isinstance(enricher, Enricher)
-    assert enricher.model_id.startswith("builtin:trained-v3.")  # the shipped trained model
+    assert enricher.model_id.startswith("builtin:trained-v2.")  # the shipped trained model
     lexicon = BuiltinEnricher(taxonomy, sentiment=LexiconSentimentScorer())
     assert lexicon.model_id == "builtin:lexicon-v1"
     assert enricher.prompt_version == PROMPT_VERSION
