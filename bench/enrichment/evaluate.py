@@ -14,9 +14,11 @@ Systems, all in the same run:
 
 Tasks:
   sentiment  3-class accuracy / macro-F1 on TweetEval test (12,284), the airline tweets
-             (14,640) and the HELD-OUT 20% of each VADER ground-truth set (never trained on;
-             gold: mean rating > 0.5 positive, < -0.5 negative). TweetEval and airline are
-             never trained on at all.
+             (14,640), the HELD-OUT 20% of each VADER ground-truth set (never trained on;
+             gold: mean rating > 0.5 positive, < -0.5 negative), and the iMIS sandbox's 166
+             topic sentences with the sentiment their authors wrote them for (association
+             feedback, the product's own register; the spike evaluation's incidents are made
+             of them). None of these is trained on.
   urgency    forum_urgency (3,503 MOOC posts): gold 1-2 low, 3-4 medium, 5-7 high.
   action     enron_intent held-out 20%: does the sentence ask for an action or a reply.
   topics     the enricher's FIRST topic against a documented mapping (AIRLINE_TOPICS,
@@ -114,6 +116,31 @@ def load_tweeteval(evaldata: Path) -> list[tuple[str, str]]:
     texts = (folder / "test_text.txt").read_text(encoding="utf-8").splitlines()
     labels = (folder / "test_labels.txt").read_text(encoding="utf-8").split()
     return [(t, SENTIMENT[int(y)]) for t, y in zip(texts, labels, strict=True)]
+
+
+class _RedactedSlots(dict):
+    """Slot values for the sandbox's templates: personal-data slots read as the redactor's
+    placeholders (what the enricher sees in the pipeline), the rest as the generator's own."""
+
+    def __missing__(self, slot: str) -> str:
+        return "<PERSON>"
+
+
+def load_sandbox_templates() -> list[tuple[str, str]]:
+    """(sentence, intended sentiment) for every topic sentence the iMIS sandbox writes from:
+    association feedback in the product's own register, labelled by the people who wrote it
+    (in the repository, not ../shared). The spike evaluation's incidents are made of them.
+    TOPIC_SENTENCES holds (positive, neutral, negative) variants per topic."""
+    from connectors.imis_sandbox.textgen import COURSES, EVENTS, MONTHS, TOPIC_SENTENCES
+
+    slots = _RedactedSlots(event=EVENTS[0], course=COURSES[0], month=MONTHS[0], amount="$365",
+                           pct="15", tier="Student", chapter="New England", state="MA")  # fmt: skip
+    return [
+        (template.format_map(slots), sentiment)
+        for variants in TOPIC_SENTENCES.values()
+        for sentiment, group in zip(("positive", "neutral", "negative"), variants, strict=True)
+        for template in group
+    ]
 
 
 def load_airline(evaldata: Path) -> list[dict[str, str]]:
@@ -255,6 +282,12 @@ def evaluate(evaldata: Path, limit: int | None) -> list[Row]:
     # sentiment: TweetEval test
     tweets = cut(load_tweeteval(evaldata))
     sentiment_and_more("tweeteval_test", [t for t, _ in tweets], [g for _, g in tweets], None)
+
+    # sentiment: the sandbox's hand-labelled association sentences
+    templates = cut(load_sandbox_templates())
+    sentiment_and_more(
+        "sandbox_templates", [t for t, _ in templates], [g for _, g in templates], None
+    )
 
     # sentiment + topics: airline
     airline = cut(load_airline(evaldata))
