@@ -32,7 +32,7 @@ demo: install
 	$(PY) -m orchestration.cli demo
 
 test: install
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest -m "not slow" -q -n auto --maxprocesses 4 --dist loadfile
 
 # The slow suites: 50,000-item fault and kill runs, and the dashboard in headless Chromium
 # (Debian's chromium, installed here when missing; playwright never downloads a browser).
