@@ -139,6 +139,27 @@ def test_statements_without_the_scope_predicate_are_refused(marts_source: Marts)
         data._read(_path(marts_source), data.KPI_SQL, None, WHOLE.params())  # type: ignore[arg-type]
 
 
+def test_a_channel_subset_filters_every_statement_and_all_channels_filter_nothing(
+    marts_source: Marts,
+) -> None:
+    path = _path(marts_source)
+    # Every channel is sent as no filter at all, so the statements skip a per-row test.
+    assert WHOLE.params()["channels"] is None
+    assert data.Slice(WHOLE.start, WHOLE.end, channels=data.CHANNELS).params()["channels"] is None
+    two = data.Slice(WHOLE.start, WHOLE.end, channels=("email", "case"))
+    assert two.params()["channels"] == ["email", "case"]
+
+    frames = _loaders(path, EVERYONE, two)
+    for name in ("sentiment_over_time", "high_urgency", "verbatims", "review_queue", "question"):
+        assert set(frames[name]["channel"]) == {"email", "case"}, name
+    in_two = [r for r in marts_source.feedback if r["channel"] in ("email", "case")]
+    assert 0 < len(in_two) < len(marts_source.feedback)
+    assert data.load_kpis(path, 0, EVERYONE, two).item_count == len(in_two)
+    assert data.load_kpis(path, 0, EVERYONE, WHOLE).item_count == len(marts_source.feedback)
+    unknown = data.Slice(WHOLE.start, WHOLE.end, channels=("email' or '1'='1",))
+    assert data.load_kpis(path, 0, EVERYONE, unknown).item_count == 0
+
+
 def test_every_statement_carries_the_scope_predicate_and_no_formatting() -> None:
     statements = {n: v for n, v in vars(data).items() if n.endswith("_SQL") and isinstance(v, str)}
     assert len(statements) >= 15

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
 
+import duckdb
+import pandas as pd
 import pytest
 import streamlit.testing.v1.app_test as app_test_module
 from streamlit.runtime.media_file_manager import MediaFileManager
@@ -111,6 +113,124 @@ def test_claims_cite_items_of_the_period(marts_source: Marts, slice_: data.Slice
         r for r in marts_source.feedback if slice_.start <= r["created_date"] <= slice_.end
     ]
     assert board.current.items == len(in_period)
+
+
+def _latest_three(mentions: list[dict]) -> list[str]:
+    """The citation rule by hand: newest first, ties by item id."""
+    ordered = sorted(mentions, key=lambda t: (-t["created_date"].toordinal(), t["item_id"]))
+    return [t["item_id"] for t in ordered[:3]]
+
+
+def _ids(value: object) -> list[str]:
+    return [] if value is None or not hasattr(value, "__len__") else [str(v) for v in value]
+
+
+@pytest.mark.parametrize(
+    ("scope", "slice_"),
+    [
+        (LEAD, LAST_30),
+        (LEAD, LAST_90),
+        (NORTH, LAST_90),
+        (LEAD, replace(LAST_90, tiers=("Student",), channels=("email", "case"))),
+    ],
+    ids=["lead-30d", "lead-90d", "north-90d", "student-email-case-90d"],
+)
+def test_citations_are_the_latest_three_mentions_of_each_group(
+    marts_source: Marts, scope: Scope, slice_: data.Slice
+) -> None:
+    """Each topic's and each segment's cited ids are its latest three mentions of the slice
+    (however the statements bound the days they rank), and the counts are the slice's own."""
+    frames = data.report_frames(str(marts_source.path), scope, slice_)
+    mentions = [
+        t
+        for t in marts_source.topics
+        if slice_.start <= t["created_date"] <= slice_.end
+        and t["channel"] in slice_.channels
+        and (not slice_.tiers or t["member_tier"] in slice_.tiers)
+        and scope.chapter in (None, t["member_chapter"])
+    ]
+    topics = frames["topics"].set_index("topic_key")
+    assert set(topics.index) == {t["topic_key"] for t in mentions}
+    checked = 0
+    for key, row in topics.iterrows():
+        for sentiment in ("positive", "negative"):
+            of_group = [
+                t for t in mentions if t["topic_key"] == key and t["topic_sentiment"] == sentiment
+            ]
+            assert row[sentiment] == len(of_group), (key, sentiment)
+            assert _ids(row[f"{sentiment}_ids"]) == _latest_three(of_group), (key, sentiment)
+            checked += len(of_group) > 3
+    assert checked, "no group with more than three mentions: the bound went untested"
+
+    concerns = frames["concerns"]
+    for dimension, column in (("Member tier", "member_tier"), ("Chapter", "member_chapter")):
+        negative = [t for t in mentions if t["topic_sentiment"] == "negative"]
+        groups = {(t[column], t["topic_key"]) for t in negative}
+        shown = concerns[concerns["dimension"] == dimension]
+        assert set(zip(shown["segment"], shown["topic_key"], strict=True)) == groups
+        for row in shown.itertuples():
+            of_group = [
+                t for t in negative if (t[column], t["topic_key"]) == (row.segment, row.topic_key)
+            ]
+            assert row.negative_count == len(of_group)
+            assert _ids(row.item_ids) == _latest_three(of_group), (dimension, row.segment)
+
+    # The evidence lookup (bounded by the cited days) finds every cited item's topic rows.
+    cited = {
+        i for column in ("positive_ids", "negative_ids") for v in topics[column] for i in _ids(v)
+    }
+    cited |= {i for v in concerns["item_ids"] for i in _ids(v)}
+    evidence = frames["evidence"]
+    assert set(evidence["item_id"]) == cited
+    topic_rows = {(t["item_id"], t["topic_key"]) for t in marts_source.topics}
+    assert {r for r in topic_rows if r[0] in cited} == set(
+        zip(evidence["item_id"], evidence["topic_key"], strict=True)
+    )
+
+
+@pytest.mark.parametrize(
+    ("days", "ranges"),
+    [
+        ([date(2026, 1, 5)], ((date(2026, 1, 5),) * 2, (date(2026, 1, 5),) * 2)),
+        (
+            [date(2026, 1, 1), date(2026, 1, 2), date(2026, 3, 1), date(2026, 3, 4)],
+            ((date(2026, 1, 1), date(2026, 1, 2)), (date(2026, 3, 1), date(2026, 3, 4))),
+        ),
+        (
+            [date(2025, 8, 1), date(2026, 1, 1), date(2026, 1, 2)],
+            ((date(2025, 8, 1), date(2025, 8, 1)), (date(2026, 1, 1), date(2026, 1, 2))),
+        ),
+    ],
+)
+def test_cited_days_become_two_ranges_split_at_the_longest_gap(days, ranges) -> None:
+    assert data._two_ranges(days) == ranges
+
+
+def test_the_report_reads_on_one_connection_and_closes_it(
+    marts_source: Marts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its statements run on several threads, on cursors of one connection: one opening per
+    report (or none inside a page render, which already has one), closed when it is done."""
+    opened: list[duckdb.DuckDBPyConnection] = []
+    connect = duckdb.connect
+
+    def counted(*args, **kwargs) -> duckdb.DuckDBPyConnection:
+        opened.append(connect(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(duckdb, "connect", counted)
+    alone = data.report_frames(str(marts_source.path), LEAD, LAST_90)
+    assert len(opened) == 1
+    with pytest.raises(duckdb.ConnectionException):
+        opened[0].execute("select 1")
+    with data.one_connection_per_render():
+        data.load_kpis(str(marts_source.path), 1, LEAD, LAST_30)
+        again = data.report_frames(str(marts_source.path), LEAD, LAST_90)
+        assert len(opened) == 2  # the render's own, shared by the report
+        assert opened[1].execute("select 1").fetchone() == (1,)  # open until the render ends
+    assert set(alone) == set(again) == {"topics", "concerns", "kpis", "prev_kpis", "evidence"}
+    for name, frame in alone.items():
+        pd.testing.assert_frame_equal(frame, again[name])
 
 
 def test_every_quote_is_an_exact_substring(marts_source: Marts) -> None:
