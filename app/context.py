@@ -40,6 +40,14 @@ class Context:
         """The name of a tier or chapter code (kind 'tier' | 'chapter')."""
         return self.segment_names.get(kind, {}).get(code, code)
 
+    def coverage(self) -> str:
+        """Whose feedback the user's scope covers, by name: what a report for others states
+        (the role's permissions, which the sidebar shows, mean nothing to a board)."""
+        chapter = self.scope.chapter
+        return (
+            f"{self.segment_name('chapter', chapter)} chapter only" if chapter else "all chapters"
+        )
+
     def name_segments(self, frame: pd.DataFrame) -> pd.DataFrame:
         return data.name_segments(frame, self.segment_names)
 

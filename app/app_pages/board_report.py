@@ -31,7 +31,7 @@ board = narrator.narrate(
         frames,
         start=selected.start,
         end=selected.end,
-        scope_label=scope.label,
+        scope_label=ctx.coverage(),
         filters_text=ctx.describe_filters(),
         include_quotes=scope.item_level,
         topic_label=ctx.topic_label,

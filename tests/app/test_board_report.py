@@ -93,6 +93,9 @@ def test_report_renders_for_leadership(open_app: OpenApp, marts_source: Marts) -
         "Download PDF",
     ]
     assert any("template:v1" in c.value for c in at.caption)
+    # The report states whose feedback it covers, not the reader's permissions.
+    [header] = [c.value for c in at.caption if "compared with" in c.value]
+    assert header.endswith("· all chapters"), header
 
 
 @pytest.mark.parametrize("slice_", [LAST_30, LAST_42], ids=["30d", "42d"])
@@ -297,6 +300,8 @@ def test_chapter_manager_report_uses_only_their_chapter(
     cited = set(ID_PATTERN.findall(shown))
     assert cited and {chapter_of[i] for i in cited} == {"North"}
     assert "South" not in shown
+    [header] = [c.value for c in at.caption if "compared with" in c.value]
+    assert header.endswith("· Northern Lakes chapter only"), header  # the chapter's name
 
 
 def test_viewer_sees_no_quotes(open_app: OpenApp, marts_source: Marts) -> None:
