@@ -844,6 +844,11 @@ def one_connection_per_render() -> Iterator[None]:
             con.close()
 
 
+# Guards the first opening of a render's connection: its statements may start on several
+# threads at once.
+_OPENING = threading.Lock()
+
+
 @contextmanager
 def _connection(path: str) -> Iterator[duckdb.DuckDBPyConnection]:
     """The render's connection to `path`; outside a render (a widget callback, a script) one
@@ -864,9 +869,6 @@ def _connection(path: str) -> Iterator[duckdb.DuckDBPyConnection]:
         yield cursor
     finally:
         cursor.close()
-
-
-_OPENING = threading.Lock()
 
 
 # ------------------------------------------------------------------------------------------
@@ -1053,8 +1055,8 @@ def report_frames(path: str, scope: Scope, slice_: Slice) -> dict[str, pd.DataFr
 
     The four statements that need nothing from another run at once, on cursors of one
     connection: each alone leaves a core idle for part of its run (small final aggregations,
-    turning results into frames), so together they take about a fifth less time at 1M items.
-    The evidence lookup then needs their citations."""
+    turning results into frames), so together they take about 35 ms (an eighth) less for a
+    12-month report at 1M items. The evidence lookup then needs their citations."""
     prev_start, prev_end = prev_window(slice_.start, slice_.end)
     previous = replace(slice_, start=prev_start, end=prev_end)
     independent = {
